@@ -1,0 +1,66 @@
+"""The small interface that generation logic draws through.
+
+Generation is written once, against `Chooser`. Two backends answer it: `RandomChooser`, a seeded
+``random.Random`` for bulk data (fixture files, replay, load), and the Hypothesis backend in
+`callbacksim.strategies`, whose answers shrink. Every method's simplest answer is 0 / False / the
+first item, so a shrinking backend shrinks toward absent properties, first vocabulary entries,
+ties and the anchor time.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
+
+__all__ = ["Chooser", "RandomChooser"]
+
+T = TypeVar("T")
+
+
+class Chooser(Protocol):
+    def below(self, n: int) -> int:
+        """An integer in ``[0, n)``; ``n`` >= 1."""
+        ...
+
+    def between(self, lo: int, hi: int) -> int:
+        """An integer in ``[lo, hi]``."""
+        ...
+
+    def chance(self, p: float) -> bool:
+        """True with probability about ``p`` (a shrinking backend may ignore ``p``)."""
+        ...
+
+    def pick(self, items: Sequence[T]) -> T:
+        """One of ``items`` (non-empty)."""
+        ...
+
+    def bits(self, k: int) -> int:
+        """A ``k``-bit integer."""
+        ...
+
+
+class RandomChooser:
+    """A `Chooser` over a seeded ``random.Random``: fast, and the same answers for the same seed."""
+
+    __slots__ = ("_getrandbits", "_random", "rng")
+
+    def __init__(self, seed: int | random.Random) -> None:
+        self.rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+        self._random = self.rng.random
+        self._getrandbits = self.rng.getrandbits
+
+    def below(self, n: int) -> int:
+        return int(self._random() * n)
+
+    def between(self, lo: int, hi: int) -> int:
+        return lo + int(self._random() * (hi - lo + 1))
+
+    def chance(self, p: float) -> bool:
+        return self._random() < p
+
+    def pick(self, items: Sequence[T]) -> T:
+        return items[int(self._random() * len(items))]
+
+    def bits(self, k: int) -> int:
+        return self._getrandbits(k)

@@ -1,0 +1,143 @@
+"""Reading participant records from files: one JSON value, a JSON array, or JSON Lines.
+
+Records stream: a JSON array is read item by item (ijson) and JSON Lines line by line, so memory
+does not grow with the file. A line that is not JSON is still a record (one that breaks
+``json.object``), never skipped; a JSON array that breaks off half-way is an unreadable file
+(`JsonError`) after the records before the break have been yielded.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any, cast
+
+import attrs
+import ijson
+
+from callbacksim.codec import loads
+from callbacksim.errors import JsonError, UsageError
+
+__all__ = ["InputFormat", "Record", "open_source", "read_records"]
+
+
+class InputFormat(StrEnum):
+    AUTO = "auto"
+    """JSON Lines for ``.jsonl``/``.ndjson`` files; otherwise sniffed from the first line."""
+    JSON = "json"
+    """One JSON document: a participant, or an array of them."""
+    JSONL = "jsonl"
+    """One JSON value per line; blank lines are skipped."""
+
+
+@attrs.frozen
+class Record:
+    """One input record: its 0-based ``index``, its 1-based ``line`` (JSON Lines only), and the
+    parsed value, or ``error`` saying why the text is not JSON."""
+
+    index: int
+    line: int | None
+    payload: Any = None
+    error: str | None = None
+
+
+@contextmanager
+def open_source(source: str) -> Iterator[IO[bytes]]:
+    """A binary stream for a path, or standard input for ``-``; `UsageError` if unreadable."""
+    if source == "-":
+        yield sys.stdin.buffer
+        return
+    path = Path(source)
+    if path.is_dir():
+        msg = f"{source} is a directory; pass the JSON or JSON Lines files inside it"
+        raise UsageError(msg)
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        msg = f"{source}: no such file; check the path (use - to read standard input)"
+        raise UsageError(msg) from None
+    except OSError as exc:
+        msg = f"{source}: cannot be read ({exc.strerror})"
+        raise UsageError(msg) from None
+    with handle:
+        yield handle
+
+
+def _first_byte(stream: io.BufferedReader[Any]) -> tuple[bytes, int]:
+    """The first non-blank byte (``b""`` if none) and how many line breaks were consumed before
+    it, so that JSON Lines numbering still counts the blank lines skipped here."""
+    breaks = 0
+    while True:
+        head = stream.peek(64)
+        if not head:
+            return b"", breaks
+        stripped = head.lstrip()
+        if stripped:
+            return stripped[:1], breaks
+        breaks += head.count(b"\n")
+        stream.read(len(head))
+
+
+def read_records(
+    stream: IO[bytes], *, fmt: InputFormat = InputFormat.AUTO, name: str = ""
+) -> Iterator[Record]:
+    """The records of a stream, in order. See the module docstring for the formats."""
+    buffered = (
+        stream
+        if isinstance(stream, io.BufferedReader)
+        else io.BufferedReader(cast(io.RawIOBase, stream))
+    )
+    if fmt is InputFormat.AUTO:
+        lower = name.lower()
+        fmt = InputFormat.JSONL if lower.endswith((".jsonl", ".ndjson")) else InputFormat.AUTO
+    first, skipped = _first_byte(buffered)
+    if not first:
+        return
+    if fmt is InputFormat.JSONL or (fmt is InputFormat.AUTO and first != b"["):
+        yield from _jsonl_or_document(buffered, sniff=fmt is InputFormat.AUTO, start=1 + skipped)
+    elif first == b"[":
+        yield from _array(buffered)
+    else:
+        yield _document(buffered.read(), 0, None)
+
+
+def _document(text: bytes, index: int, line: int | None) -> Record:
+    try:
+        return Record(index, line, loads(text))
+    except JsonError as exc:
+        return Record(index, line, error=str(exc))
+
+
+def _array(stream: IO[bytes]) -> Iterator[Record]:
+    index = 0
+    try:
+        for item in ijson.items(stream, "item", use_float=True):
+            yield Record(index, None, item)
+            index += 1
+    except ijson.JSONError as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        msg = f"the JSON array is not valid JSON after {index} item(s): {detail}"
+        raise JsonError(msg) from None
+
+
+def _jsonl_or_document(stream: IO[bytes], *, sniff: bool, start: int = 1) -> Iterator[Record]:
+    index = 0
+    for number, raw in enumerate(stream, start=start):
+        if not raw.strip():
+            continue
+        record = _document(raw, index, number)
+        if sniff and index == 0 and record.error is not None:
+            # Not a complete value on its first line: one multi-line JSON document.
+            whole = _document(raw + stream.read(), 0, None)
+            if whole.error is not None:
+                hint = " (read as one JSON document; pass --input-format jsonl for JSON Lines)"
+                whole = attrs.evolve(whole, error=whole.error + hint)
+            yield whole
+            return
+        sniff = False
+        yield record
+        index += 1

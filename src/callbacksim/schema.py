@@ -1,0 +1,129 @@
+"""The wire shape of every model class, derived once from the attrs annotations in `model`.
+
+Each property has a wire name (the camelCase form of its attribute name), a kind (string, boolean,
+integer, datetime, enum, list of strings, map of string to string, nested object, list of nested
+objects) and the edition that introduced it. The codec, the rules and the strategies all read this
+table, so a property added to the model is picked up everywhere at once.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Mapping
+from datetime import datetime
+from enum import Enum, StrEnum
+from functools import cache
+from typing import Any
+
+import attrs
+
+from callbacksim.model import SINCE, CallbackMediaParticipant, Edition
+
+__all__ = ["FieldSpec", "Kind", "camel", "fields_of", "participant_fields"]
+
+
+class Kind(Enum):
+    STRING = "string"
+    BOOLEAN = "boolean"
+    INTEGER = "integer"
+    DATETIME = "datetime"
+    ENUM = "enum"
+    STRING_LIST = "list of strings"
+    STRING_MAP = "map of string to string"
+    OBJECT = "object"
+    OBJECT_LIST = "list of objects"
+
+
+@attrs.frozen
+class FieldSpec:
+    """One property of one model class, as it appears on the wire."""
+
+    attr: str
+    wire: str
+    kind: Kind
+    enum: type[StrEnum] | None = None
+    nested: type[Any] | None = None
+    since: Edition | None = None
+
+    def in_edition(self, edition: Edition) -> bool:
+        return self.since is None or edition is Edition.SDK_269
+
+    def describe(self) -> str:
+        """The expected JSON type, in words, for error messages."""
+        if self.kind is Kind.OBJECT and self.nested is not None:
+            return f"a JSON object ({self.nested.__name__})"
+        if self.kind is Kind.OBJECT_LIST and self.nested is not None:
+            return f"a JSON array of {self.nested.__name__} objects"
+        return {
+            Kind.STRING: "a string",
+            Kind.BOOLEAN: "a boolean (true or false)",
+            Kind.INTEGER: "a JSON integer (no fraction, no exponent)",
+            Kind.DATETIME: "an RFC 3339 date-time string such as 2026-11-24T03:38:49.123Z",
+            Kind.ENUM: "a string (an enum value)",
+            Kind.STRING_LIST: "a JSON array of strings",
+            Kind.STRING_MAP: "a JSON object whose values are strings",
+        }[self.kind]
+
+
+def camel(name: str) -> str:
+    """``start_acw_time`` -> ``startAcwTime``."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _strip_none(tp: Any) -> list[Any]:
+    return [a for a in typing.get_args(tp) if a is not type(None)] or [tp]
+
+
+def _spec(cls: type[Any], field: attrs.Attribute[Any], tp: Any) -> FieldSpec:
+    options = _strip_none(tp)
+    since = field.metadata.get(SINCE)
+    wire = camel(field.name)
+    enums = [o for o in options if isinstance(o, type) and issubclass(o, StrEnum)]
+    if enums:
+        return FieldSpec(field.name, wire, Kind.ENUM, enum=enums[0], since=since)
+    (only,) = options
+    origin = typing.get_origin(only)
+    if only is str:
+        kind = Kind.STRING
+    elif only is bool:
+        kind = Kind.BOOLEAN
+    elif only is int:
+        kind = Kind.INTEGER
+    elif only is datetime:
+        kind = Kind.DATETIME
+    elif origin is tuple:
+        item = typing.get_args(only)[0]
+        if item is str:
+            kind = Kind.STRING_LIST
+        else:
+            return FieldSpec(field.name, wire, Kind.OBJECT_LIST, nested=item, since=since)
+    elif origin in (Mapping, dict):
+        kind = Kind.STRING_MAP
+    elif attrs.has(only):
+        return FieldSpec(field.name, wire, Kind.OBJECT, nested=only, since=since)
+    else:  # pragma: no cover - a new annotation shape in model.py must be taught here
+        msg = f"{cls.__name__}.{field.name}: no wire kind for the annotation {only!r}"
+        raise TypeError(msg)
+    return FieldSpec(field.name, wire, kind, since=since)
+
+
+_FIELDS: dict[type[Any], tuple[FieldSpec, ...]] = {}
+
+
+def fields_of(cls: type[Any]) -> tuple[FieldSpec, ...]:
+    """Every property of a model class, in declaration order."""
+    specs = _FIELDS.get(cls)
+    if specs is None:
+        hints = typing.get_type_hints(cls)
+        specs = _FIELDS[cls] = tuple(_spec(cls, f, hints[f.name]) for f in attrs.fields(cls))
+    return specs
+
+
+@cache
+def participant_fields(edition: Edition) -> Mapping[str, FieldSpec]:
+    """The participant's properties that ``edition`` defines, by wire name."""
+    return types.MappingProxyType(
+        {f.wire: f for f in fields_of(CallbackMediaParticipant) if f.in_edition(edition)}
+    )
