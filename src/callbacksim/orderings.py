@@ -17,7 +17,7 @@ from functools import cache
 import attrs
 
 from callbacksim.model import Edition
-from callbacksim.rules import Before, order, timestamps
+from callbacksim.rules import order, timestamps
 
 __all__ = [
     "OrderingClass",
@@ -69,36 +69,54 @@ def relation(ranks: dict[str, int], a: str, b: str) -> str:
 
 
 @cache
-def _constraints(edition: Edition) -> tuple[tuple[str, ...], dict[str, tuple[Before, ...]]]:
+def _predecessors(edition: Edition) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """The edition's timestamps, and for each the timestamps it must not precede.
+
+    `TIMESTAMPS` is declared in an order where every constraint points forward (checked below), so
+    a timestamp placed in that order only ever has to follow earlier-placed ones: its allowed
+    positions are every level from the latest such one on, tied or new.
+    """
     keys = timestamps(edition)
     edges = order(edition)
-    by_key = {k: tuple(b for b in edges if k in (b.earlier, b.later)) for k in keys}
-    return keys, by_key
+    index = {k: i for i, k in enumerate(keys)}
+    backward = [b for b in edges if index[b.earlier] > index[b.later]]
+    if backward:  # pragma: no cover - guards the declaration in rules.py
+        msg = f"TIMESTAMPS must list earlier timestamps first; these point backward: {backward}"
+        raise AssertionError(msg)
+    return keys, {k: tuple(b.earlier for b in edges if b.later == k) for k in keys}
 
 
-def _positions(
-    levels: list[list[str]], key: str, edges: tuple[Before, ...]
-) -> list[tuple[str, int]]:
-    """Where ``key`` may go: ("tie", i) joins level i, ("new", j) inserts a new level before j.
-
-    ``key`` must not come before any placed timestamp it follows (``low``, the highest such level)
-    nor after any placed timestamp it precedes (``high``, the lowest such level).
-    """
-    rank = {k: i for i, level in enumerate(levels) for k in level}
-    low = max((rank[b.earlier] for b in edges if b.later == key and b.earlier in rank), default=-1)
-    high = min(
-        (rank[b.later] for b in edges if b.earlier == key and b.later in rank),
-        default=len(levels),
-    )
-    ties = [("tie", i) for i in range(max(low, 0), min(high, len(levels) - 1) + 1)]
-    return ties + [("new", j) for j in range(low + 1, high + 1)]
+def _low(rank: dict[str, int], preds: tuple[str, ...]) -> int:
+    """The highest level among the placed timestamps that ``key`` must follow (-1: none)."""
+    low = -1
+    for p in preds:
+        r = rank.get(p, -1)
+        if r > low:
+            low = r
+    return low
 
 
-def _place(levels: list[list[str]], key: str, where: tuple[str, int]) -> list[list[str]]:
-    kind, i = where
-    if kind == "tie":
-        return [[*lvl, key] if n == i else lvl for n, lvl in enumerate(levels)]
-    return [*levels[:i], [key], *levels[i:]]
+def _count(n: int, low: int) -> tuple[int, int]:
+    """(first level a tie may join, number of ties) and so ``ties + n - low`` positions in all:
+    ties with levels ``first..n-1`` come first (earliest first), then new levels inserted at gaps
+    ``low+1..n`` (earliest first)."""
+    first = low if low > 0 else 0
+    return first, n - first
+
+
+def _place(levels: list[list[str]], rank: dict[str, int], key: str, low: int, i: int) -> None:
+    """Put ``key`` at position ``i`` of its allowed positions (see `_count`), in place."""
+    first, ties = _count(len(levels), low)
+    if i < ties:
+        levels[first + i].append(key)
+        rank[key] = first + i
+        return
+    j = low + 1 + (i - ties)
+    levels.insert(j, [key])
+    for k, r in rank.items():
+        if r >= j:
+            rank[k] = r + 1
+    rank[key] = j
 
 
 def _freeze(levels: list[list[str]]) -> OrderingClass:
@@ -112,37 +130,36 @@ def classes(
     forbid: Collection[str] = (),
 ) -> Iterator[OrderingClass]:
     """Every valid ordering class of ``edition`` (``require`` present, ``forbid`` absent)."""
-    keys, by_key = _constraints(edition)
+    keys, preds = _predecessors(edition)
 
-    def rec(i: int, levels: list[list[str]], present: frozenset[str]) -> Iterator[OrderingClass]:
+    def rec(i: int, levels: list[list[str]], rank: dict[str, int]) -> Iterator[OrderingClass]:
         if i == len(keys):
             yield _freeze(levels)
             return
         key = keys[i]
         if key not in require:
-            yield from rec(i + 1, levels, present)
-        if key in forbid or (key in _NEEDS and _NEEDS[key] not in present):
+            yield from rec(i + 1, levels, rank)
+        if key in forbid or (key in _NEEDS and _NEEDS[key] not in rank):
             return
-        for where in _positions(levels, key, by_key[key]):
-            yield from rec(i + 1, _place(levels, key, where), present | {key})
+        low = _low(rank, preds[key])
+        _, ties = _count(len(levels), low)
+        for position in range(ties + len(levels) - low):
+            new_levels, new_rank = [list(level) for level in levels], dict(rank)
+            _place(new_levels, new_rank, key, low, position)
+            yield from rec(i + 1, new_levels, new_rank)
 
-    yield from rec(0, [], frozenset())
+    yield from rec(0, [], {})
 
 
 def is_valid(cls: OrderingClass, edition: Edition = Edition.SEED) -> bool:
     """Whether ``cls`` is a valid class of ``edition`` (whose timestamps it must only name)."""
-    keys, by_key = _constraints(edition)
+    keys, preds = _predecessors(edition)
     rank = cls.rank()
     if not set(rank) <= set(keys):
         return False
     if any(k in rank and need not in rank for k, need in _NEEDS.items()):
         return False
-    return all(
-        rank[b.earlier] <= rank[b.later]
-        for edges in by_key.values()
-        for b in edges
-        if b.earlier in rank and b.later in rank
-    )
+    return all(rank.get(p, -1) <= r for k, r in rank.items() for p in preds[k])
 
 
 @cache
@@ -166,16 +183,15 @@ def walk(
     Every valid class can come out; a chooser that answers False and 0 gets the empty class, or
     the required timestamps all tied.
     """
-    keys, by_key = _constraints(edition)
+    keys, preds = _predecessors(edition)
     levels: list[list[str]] = []
-    placed: set[str] = set()
+    rank: dict[str, int] = {}
     for key in keys:
-        if key in forbid or (key in _NEEDS and _NEEDS[key] not in placed):
+        if key in forbid or (key in _NEEDS and _NEEDS[key] not in rank):
             continue
         if key not in require and not present(key):
             continue
-        # Ties come first: a chooser that shrinks toward 0 shrinks toward fewer distinct instants.
-        options = _positions(levels, key, by_key[key])
-        levels = _place(levels, key, options[choose(key, len(options))])
-        placed.add(key)
+        low = _low(rank, preds[key])
+        _, ties = _count(len(levels), low)
+        _place(levels, rank, key, low, choose(key, ties + len(levels) - low))
     return _freeze(levels)

@@ -119,7 +119,12 @@ def _array(stream: IO[bytes]) -> Iterator[Record]:
             yield Record(index, None, item)
             index += 1
     except ijson.JSONError as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        # The C backend's messages may be bytes, several lines long (a caret under the text).
+        reason = exc.args[0] if len(exc.args) == 1 else str(exc)
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        lines = str(reason).strip().splitlines()
+        detail = lines[0].strip() if lines else type(exc).__name__
         msg = f"the JSON array is not valid JSON after {index} item(s): {detail}"
         raise JsonError(msg) from None
 

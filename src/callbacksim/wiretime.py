@@ -24,10 +24,13 @@ from datetime import UTC, datetime, timedelta, timezone
 
 __all__ = [
     "DatetimeFormatError",
+    "date_prefix",
+    "day_number",
     "epoch_ms",
     "format_datetime",
     "format_epoch_ms",
     "parse_datetime",
+    "shift_days",
 ]
 
 _RFC3339 = re.compile(
@@ -157,3 +160,40 @@ def epoch_ms(value: datetime) -> int:
     """Milliseconds since the Unix epoch (sub-millisecond digits dropped)."""
     delta = value - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+_DATE_DAYS: dict[str, int] = {}
+
+
+def day_number(text: str) -> int:
+    """Days since 1970-01-01 of the date that starts a written datetime (``YYYY-MM-DD...``)."""
+    date = text[:10]
+    day = _DATE_DAYS.get(date)
+    if day is None:
+        day = datetime(int(date[:4]), int(date[5:7]), int(date[8:10]), tzinfo=UTC).toordinal()
+        day -= _EPOCH_DAY0
+        if len(_DATE_DAYS) < 100_000:
+            _DATE_DAYS[date] = day
+    return day
+
+
+_DATE_TEXT: dict[int, str] = {}
+
+
+def date_prefix(day: int) -> str:
+    """``YYYY-MM-DD`` of a day number (days since 1970-01-01), as written datetimes start."""
+    text = _DATE_TEXT.get(day)
+    if text is None:
+        text = format_epoch_ms(day * 86_400_000)[:10]
+        if len(_DATE_TEXT) < 100_000:
+            _DATE_TEXT[day] = text
+    return text
+
+
+def shift_days(text: str, days: int) -> str:
+    """A datetime in the written form (``YYYY-MM-DDTHH:MM:SS.mmmZ``) moved by whole days.
+
+    The time of day and the fraction stay as they are, so this is string surgery on the date and
+    far cheaper than parsing and formatting again; bulk generation shifts millions of timestamps.
+    """
+    return date_prefix(day_number(text) + days) + text[10:]

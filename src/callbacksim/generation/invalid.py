@@ -18,7 +18,13 @@ import attrs
 
 from callbacksim.generation import vocab
 from callbacksim.generation.chooser import Chooser
-from callbacksim.generation.participants import Shape, build_participant, state_bounds, states
+from callbacksim.generation.participants import (
+    Shape,
+    build_participant,
+    copy_payload,
+    state_bounds,
+    states,
+)
 from callbacksim.model import DisconnectType, Edition, State, known_values
 from callbacksim.orderings import OrderingClass, walk
 from callbacksim.rules import ORDER, RuleSet, check, rule_ids
@@ -352,6 +358,8 @@ def build_invalid(
         )
         raise ValueError(msg)
     payload, path_id = _breaker(rule)(ch, edition, rule)
+    if isinstance(payload, dict):
+        payload = copy_payload(payload)  # unshare the population's entity references
     broken = {v.rule for v in check(payload, edition=edition, rules=rules, path_id=path_id)}
     if broken != {rule}:
         msg = f"meant to break only {rule}, but the payload breaks {sorted(broken)}: {payload!r}"

@@ -16,8 +16,11 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+import orjson
+
 from callbacksim.generation import vocab
 from callbacksim.generation.chooser import Chooser
+from callbacksim.generation.population import Population, default_population
 from callbacksim.model import DisconnectType, Edition, State, known_values
 from callbacksim.orderings import OrderingClass, walk
 from callbacksim.rules import RuleSet, timestamps
@@ -28,6 +31,7 @@ __all__ = [
     "PURPOSES",
     "Shape",
     "build_participant",
+    "copy_payload",
     "layout",
     "state_bounds",
     "states",
@@ -220,26 +224,16 @@ def _unordered(ch: Chooser, edition: Edition, present: Callable[[str], bool]) ->
     return OrderingClass(tuple(tuple(level) for level in levels))
 
 
-def _ref(ch: Chooser, kind: str, names: tuple[str, ...] | None) -> dict[str, str]:
-    ident = vocab.entity_id(ch)
-    out = {"id": ident}
-    if names is not None:
-        out["name"] = ch.pick(names)
-    out["selfUri"] = f"/api/v2/{kind}/{ident}"
-    return out
-
-
 def _disconnect_type(ch: Chooser, edition: Edition, purpose: str) -> str:
     if ch.chance(0.6):
         # The common ones for the leg: agents decline, time out or are transferred; customers and
         # queues end at the endpoint, by transfer or by the peer.
-        common = (
-            ("client", "system", "transfer")
-            if purpose == "agent"
-            else ("endpoint", "transfer", "peer")
-        )
-        return ch.pick(common)
+        return ch.pick(_AGENT_ENDS if purpose == "agent" else _OTHER_ENDS)
     return ch.pick(known_values(DisconnectType, edition)).value
+
+
+_AGENT_ENDS = ("client", "system", "transfer")
+_OTHER_ENDS = ("endpoint", "transfer", "peer")
 
 
 def _int(ch: Chooser, strict: bool, lo: int, hi: int) -> int:
@@ -249,26 +243,43 @@ def _int(ch: Chooser, strict: bool, lo: int, hi: int) -> int:
     return ch.between(lo, hi)
 
 
+def copy_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of a generated payload, safe to edit (payloads share population refs)."""
+    copied: dict[str, Any] = orjson.loads(orjson.dumps(payload))
+    return copied
+
+
 def build_participant(
     ch: Chooser,
     shape: Shape,
     *,
     base_ms: int | None = None,
     person: Callable[[Chooser], str] = vocab.person_name,
+    population: Population | None = None,
 ) -> dict[str, Any]:
-    """One valid participant's wire payload. ``base_ms`` anchors its earliest instant (epoch ms);
-    by default it is drawn within a year after `ANCHOR`. ``person`` makes display names."""
+    """One valid participant's wire payload.
+
+    ``base_ms`` anchors its earliest instant (epoch ms); by default it is drawn within a year after
+    `ANCHOR`. ``person`` makes display names; ``population`` supplies queues, agents and codes
+    (`default_population` if None). Nested entity references are shared with the population: copy
+    the payload (`copy_payload`) before editing it.
+    """
+    pop = population or default_population()
+    chance, pick = ch.chance, ch.pick
     edition, strict = shape.edition, shape.strict
     sdk = edition is Edition.SDK_269
-    purpose = shape.purpose or ch.pick(_PURPOSE_WEIGHTS)
+    purpose = shape.purpose or pick(_PURPOSE_WEIGHTS)
     agent = purpose == "agent"
-    state: str = shape.state or ch.pick(_weighted_states(edition)).value
+    customer_leg = purpose in ("customer", "acd")
+    state: str = shape.state or pick(_weighted_states(edition)).value
     cls = _ordering(ch, shape, agent, state)
     if base_ms is None:
         base_ms = _ANCHOR_MS + ch.below(_YEAR_MS)
-    times = layout(ch, cls, base_ms)
+    instants = layout(ch, cls, base_ms)
+    times = {k: format_epoch_ms(v) for k, v in instants.items()}
     ended = state in _ENDED
-    known_state = state in set(known_values(State, edition)) and state != State.OUTDATED_SDK_VERSION
+    known_state = state in _known_state_values(edition)
+    queue = pick(pop.queues) if purpose in ("acd", "agent") or chance(0.1) else None
 
     out: dict[str, Any] = {"id": vocab.entity_id(ch)}
     customer_name = person(ch)
@@ -276,118 +287,122 @@ def build_participant(
         out["name"] = customer_name
         out["address"] = vocab.e164_number(ch)
     elif purpose == "acd":
-        out["name"] = ch.pick(vocab.QUEUES)
+        out["name"] = queue["name"] if queue else pick(vocab.QUEUES)
     elif purpose == "ivr":
-        out["name"] = ch.pick(vocab.FLOWS)
-    elif ch.chance(0.8):
-        out["name"] = person(ch)
-
-    def stamp(key: str) -> None:
+        out["name"] = pick(vocab.FLOWS)
+    user = pick(pop.agents) if agent else None
+    if user is not None and chance(0.9):
+        out["name"] = user["name"]
+    for key in ("startTime", "startAlertingTime", "connectedTime", "endTime", "startHoldTime"):
         if key in times:
-            out[key] = format_epoch_ms(times[key])
-
-    stamp("startTime")
-    if sdk:
-        stamp("startAlertingTime")
-    stamp("connectedTime")
-    stamp("endTime")
-    stamp("startHoldTime")
+            out[key] = times[key]
     out["purpose"] = purpose
     out["state"] = state
-    out["direction"] = (
-        "outbound" if purpose in ("customer", "agent") or ch.chance(0.5) else "inbound"
-    )
-    if ch.chance(0.02):
+    if chance(0.02):
         out["direction"] = "OutdatedSdkVersion"
-    if (ended or not known_state or not strict) and ch.chance(0.9):
+    else:
+        out["direction"] = (
+            "outbound" if purpose in ("customer", "agent") or chance(0.5) else "inbound"
+        )
+    if (ended or not known_state or not strict) and chance(0.9):
         out["disconnectType"] = _disconnect_type(ch, edition, purpose)
     if state == State.CONNECTED and "startHoldTime" in times:
-        out["held"] = ch.chance(0.7)
+        out["held"] = chance(0.7)
     elif not strict or not known_state:
-        if ch.chance(0.5):
-            out["held"] = ch.chance(0.3)
-    elif ch.chance(0.5):
+        if chance(0.5):
+            out["held"] = chance(0.3)
+    elif chance(0.5):
         out["held"] = False
-    if agent:
-        out["wrapupRequired"] = ch.chance(0.6)
-        out["wrapupPrompt"] = ch.pick(vocab.WRAPUP_PROMPTS)
-        if sdk and ch.chance(0.3):
+    if user is not None:
+        out["wrapupRequired"] = chance(0.6)
+        out["wrapupPrompt"] = pick(vocab.WRAPUP_PROMPTS)
+        if sdk and chance(0.3):
             out["mediaRoles"] = ["full", *vocab.pick_some(ch, vocab.MEDIA_ROLES[1:], 2)]
-        out["user"] = _ref(ch, "users", None) | {"name": person(ch)}
-    if purpose in ("acd", "agent") or ch.chance(0.1):
-        out["queue"] = _ref(ch, "routing/queues", vocab.QUEUES)
-    if agent and ch.chance(0.5):
-        out["team"] = _ref(ch, "teams", vocab.TEAMS)
-    if purpose in ("customer", "acd") and ch.chance(0.6):
+        out["user"] = user
+    if queue is not None:
+        out["queue"] = queue
+    if agent and chance(0.5):
+        out["team"] = pick(pop.teams)
+    if customer_leg and chance(0.6):
         keys = vocab.pick_some(ch, vocab.ATTRIBUTE_KEYS, 3)
-        out["attributes"] = {k: ch.pick(vocab.ATTRIBUTE_VALUES) for k in keys}
-    if out.get("disconnectType") in ("error", "transport.failure") or ch.chance(0.02):
-        message, code = ch.pick(vocab.ERRORS)
+        if keys:
+            out["attributes"] = {k: pick(vocab.ATTRIBUTE_VALUES) for k in keys}
+    if out.get("disconnectType") in ("error", "transport.failure") or chance(0.02):
+        message, code = pick(vocab.ERRORS)
         out["errorInfo"] = {"message": message, "code": code}
-    if ch.chance(0.25):
-        out["script"] = _ref(ch, "scripts", vocab.SCRIPTS)
+    if chance(0.25):
+        out["script"] = pick(pop.scripts)
     if agent:
         out["wrapupTimeoutMs"] = _int(ch, strict, 0, 3_600_000)
-        out["alertingTimeoutMs"] = 30_000 if ch.chance(0.7) else _int(ch, strict, 0, 120_000)
-    if ch.chance(0.8):
+        out["alertingTimeoutMs"] = 30_000 if chance(0.7) else _int(ch, strict, 0, 120_000)
+    if chance(0.8):
         out["provider"] = "PureCloud Callback"
-    if purpose == "customer" and ch.chance(0.3):
-        out["externalContact"] = _ref(ch, "externalcontacts/contacts", None)
-        if sdk and ch.chance(0.7):
+    if purpose == "customer" and chance(0.3):
+        contact = vocab.entity_id(ch)
+        out["externalContact"] = {
+            "id": contact,
+            "selfUri": f"/api/v2/externalcontacts/contacts/{contact}",
+        }
+        if sdk and chance(0.7):
             out["externalContactInitialDivisionId"] = vocab.entity_id(ch)
-        if ch.chance(0.3):
-            out["externalOrganization"] = _ref(
-                ch, "externalcontacts/organizations", vocab.ORGANIZATIONS
-            )
+        if chance(0.3):
+            out["externalOrganization"] = pick(pop.organizations)
     wrapup_has_end = "wrapup.endTime" in times
-    skipped = agent and not wrapup_has_end and ch.chance(0.2)
+    skipped = agent and not wrapup_has_end and chance(0.2)
     if (
         wrapup_has_end
-        or (agent and not skipped and ended and ch.chance(0.5))
-        or (not strict and ch.chance(0.1))
+        or (agent and not skipped and ended and chance(0.5))
+        or (not strict and chance(0.1))
     ):
-        out["wrapup"] = _wrapup(ch, strict, times)
-    if skipped or (agent and ch.chance(0.3)):
-        out["wrapupSkipped"] = skipped or (not strict and ch.chance(0.5))
-    if purpose == "acd" and ch.chance(0.5):
+        out["wrapup"] = _wrapup(ch, pop, strict, instants)
+    if skipped or (agent and chance(0.3)):
+        out["wrapupSkipped"] = skipped or (not strict and chance(0.5))
+    if purpose == "acd" and chance(0.5):
         out["peer"] = vocab.entity_id(ch)
-    if ch.chance(0.03):
-        out["flaggedReason"] = ch.pick(("general", "OutdatedSdkVersion"))
-    if purpose == "customer" and ch.chance(0.1):
+    if chance(0.03):
+        out["flaggedReason"] = pick(("general", "OutdatedSdkVersion"))
+    if purpose == "customer" and chance(0.1):
         out["journeyContext"] = _journey(ch)
-    if purpose in ("acd", "agent") and ch.chance(0.6):
-        out["conversationRoutingData"] = _routing(ch, strict)
-    stamp("startAcwTime")
-    stamp("endAcwTime")
-    if sdk:
-        stamp("parkTime")
-        stamp("resumeTime")
-    if ch.chance(0.08):
-        out["outboundPreview"] = _preview(ch, strict)
-    if ch.chance(0.03):
+    if purpose in ("acd", "agent") and chance(0.6):
+        out["conversationRoutingData"] = _routing(ch, pop, strict, queue)
+    for key in ("startAcwTime", "endAcwTime", "parkTime", "resumeTime"):
+        if key in times:
+            out[key] = times[key]
+    if chance(0.08):
+        out["outboundPreview"] = _preview(ch, pop)
+    if chance(0.03):
         out["voicemail"] = {
             "id": vocab.entity_id(ch),
-            "uploadStatus": ch.pick(("complete", "pending", "failed", "timeout", "none")),
+            "uploadStatus": pick(("complete", "pending", "failed", "timeout", "none")),
         }
-    if purpose in ("customer", "acd") or ch.chance(0.2):
+    if customer_leg or chance(0.2):
         out["callbackNumbers"] = [vocab.e164_number(ch) for _ in range(ch.between(1, 2))]
         out["callbackUserName"] = customer_name
-        out["externalCampaign"] = ch.chance(0.1)
-        out["skipEnabled"] = ch.chance(0.5)
-        out["timeoutSeconds"] = 0 if ch.chance(0.5) else _int(ch, strict, 0, 600)
-        if ch.chance(0.1):
+        out["externalCampaign"] = chance(0.1)
+        out["skipEnabled"] = chance(0.5)
+        out["timeoutSeconds"] = 0 if chance(0.5) else _int(ch, strict, 0, 600)
+        if chance(0.1):
             out["automatedCallbackConfigId"] = vocab.entity_id(ch)
-    stamp("callbackScheduledTime")
+    if "callbackScheduledTime" in times:
+        out["callbackScheduledTime"] = times["callbackScheduledTime"]
     return out
 
 
-def _wrapup(ch: Chooser, strict: bool, times: dict[str, int]) -> dict[str, Any]:
-    out: dict[str, Any] = {"code": vocab.entity_id(ch), "name": ch.pick(vocab.WRAPUP_CODES)}
+@cache
+def _known_state_values(edition: Edition) -> frozenset[str]:
+    return frozenset(s.value for s in known_values(State, edition)) - {State.OUTDATED_SDK_VERSION}
+
+
+def _wrapup(ch: Chooser, pop: Population, strict: bool, instants: dict[str, int]) -> dict[str, Any]:
+    code, name = ch.pick(pop.wrapup_codes)
+    out: dict[str, Any] = {"code": code, "name": name}
     if ch.chance(0.4):
         out["notes"] = ch.pick(vocab.NOTES)
     if ch.chance(0.3):
-        out["tags"] = vocab.pick_some(ch, vocab.TAGS, 3)
-    start, end = times.get("startAcwTime"), times.get("wrapup.endTime")
+        tags = vocab.pick_some(ch, vocab.TAGS, 3)
+        if tags:
+            out["tags"] = tags
+    start, end = instants.get("startAcwTime"), instants.get("wrapup.endTime")
     if start is not None and end is not None and end >= start:
         out["durationSeconds"] = (end - start) // 1000
     elif ch.chance(0.5):
@@ -410,21 +425,28 @@ def _journey(ch: Chooser) -> dict[str, Any]:
     }
 
 
-def _routing(ch: Chooser, strict: bool) -> dict[str, Any]:
-    queue = _ref(ch, "routing/queues", None)
-    out: dict[str, Any] = {"queue": queue}
+def _routing(
+    ch: Chooser, pop: Population, strict: bool, queue: dict[str, Any] | None
+) -> dict[str, Any]:
+    if queue is not None:
+        routing_queue = {"id": queue["id"], "selfUri": queue["selfUri"]}
+    else:
+        routing_queue = ch.pick(pop.routing_queues)
+    out: dict[str, Any] = {"queue": routing_queue}
     if ch.chance(0.4):
-        out["language"] = _ref(ch, "routing/languages", None)
+        out["language"] = ch.pick(pop.languages)
     out["priority"] = _int(ch, strict, 0, 10)
-    skills = vocab.pick_some(ch, vocab.SKILLS, 3)
-    if skills:
-        out["skills"] = [_ref(ch, "routing/skills", None) for _ in skills]
+    picked = sorted({ch.below(len(pop.skills)) for _ in range(ch.between(0, 3))})
+    if picked:
+        out["skills"] = [pop.skills[i] for i in picked]
         if ch.chance(0.3):
-            out["skillExpression"] = " AND ".join(f"{s} >= {ch.between(1, 5)}" for s in skills)
+            out["skillExpression"] = " AND ".join(
+                f"{vocab.SKILLS[i]} >= {ch.between(1, 5)}" for i in picked
+            )
             out["skillExpressionId"] = vocab.entity_id(ch)
     if ch.chance(0.3):
         out["scoredAgents"] = [
-            {"agent": _ref(ch, "users", None), "score": ch.between(0, 100)}
+            {"agent": ch.pick(pop.agent_refs), "score": ch.between(0, 100)}
             for _ in range(ch.between(1, 3))
         ]
     if ch.chance(0.2):
@@ -432,12 +454,13 @@ def _routing(ch: Chooser, strict: bool) -> dict[str, Any]:
     return out
 
 
-def _preview(ch: Chooser, strict: bool) -> dict[str, Any]:
+def _preview(ch: Chooser, pop: Population) -> dict[str, Any]:
+    campaign, contact_list = ch.pick(pop.campaigns)
     return {
         "id": vocab.entity_id(ch),
         "contactId": vocab.entity_id(ch),
-        "contactListId": vocab.entity_id(ch),
-        "campaignId": vocab.entity_id(ch),
+        "contactListId": contact_list,
+        "campaignId": campaign,
         "phoneNumberColumns": [
             {"columnName": name, "type": kind, "callableTimeColumnName": f"{name} callable time"}
             for name, kind in (("Cell", "cell"), ("Home", "home"))[: ch.between(1, 2)]

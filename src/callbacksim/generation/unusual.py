@@ -33,7 +33,12 @@ from typing import Any
 
 from callbacksim.generation import vocab
 from callbacksim.generation.chooser import Chooser
-from callbacksim.generation.participants import Shape, build_participant, state_bounds
+from callbacksim.generation.participants import (
+    Shape,
+    build_participant,
+    copy_payload,
+    state_bounds,
+)
 from callbacksim.model import Edition, State, Wrapup, known_values
 from callbacksim.orderings import walk
 from callbacksim.rules import timestamps
@@ -344,7 +349,7 @@ def build_unusual(
         )
         shape = Shape(edition=edition, state=state, ordering=ordering)
         applied.append("tied-timestamps")
-    payload = build_participant(ch, shape, base_ms=base_ms)
+    payload = copy_payload(build_participant(ch, shape, base_ms=base_ms))
     for name in _ORDER:
         feature = FEATURES[name]
         if name in wanted and feature is not None and feature(ch, payload, edition):

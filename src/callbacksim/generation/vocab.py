@@ -270,15 +270,14 @@ def e164_number(ch: Chooser, country: str | None = None) -> str:
     return f"+{calling}{ch.pick(prefixes)}{digits}"
 
 
+# The RFC 4122 variant digit (binary 10xx) for each random hex digit.
+_VARIANT = {f"{i:x}": f"{8 | (i & 3):x}" for i in range(16)}
+
+
 def entity_id(ch: Chooser) -> str:
     """A version-4 UUID in lower-case hex, as Genesys Cloud ids are."""
-    n = ch.bits(122)
-    # Place the version (4) and variant (10) bits of RFC 4122 around the random ones.
-    value = (
-        (n >> 74 << 80) | (0x4 << 76) | ((n >> 62 & 0xFFF) << 64) | (0x2 << 62) | (n & (2**62 - 1))
-    )
-    h = f"{value:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    h = f"{ch.bits(128):032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 def pick_some(ch: Chooser, items: Sequence[str], most: int) -> list[str]:

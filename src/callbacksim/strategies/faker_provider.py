@@ -54,6 +54,7 @@ from callbacksim.codec import decode
 from callbacksim.generation import vocab
 from callbacksim.generation.chooser import Chooser, RandomChooser
 from callbacksim.generation.participants import Shape, build_participant, states
+from callbacksim.generation.population import default_population
 from callbacksim.model import CallbackMediaParticipant, Edition
 from callbacksim.rules import RuleSet
 
@@ -185,7 +186,8 @@ class CallbackProvider(BaseProvider):
                 raise ValueError(msg)
         shape = Shape(edition=ed, rules=rs, purpose=purpose, state=state)
         person: Callable[[Chooser], str] = self._person
-        return build_participant(self._chooser(), shape, person=person)
+        population = default_population(self._locale)
+        return build_participant(self._chooser(), shape, person=person, population=population)
 
     def callback_participant(
         self,
