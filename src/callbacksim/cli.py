@@ -97,6 +97,27 @@ def _print_result(result: Result, out: TextIO) -> None:
         out.write(f"  {v.rule}  {v.path}  {v.message}\n")
 
 
+def _coverage(args: argparse.Namespace) -> int:
+    from callbacksim.coverage import Coverage
+    from callbacksim.render import coverage_table
+
+    cov = Coverage(args.edition)
+    for source in args.files:
+        name = "<stdin>" if source == "-" else source
+        with open_source(source) as stream:
+            try:
+                for record in read_records(stream, fmt=args.input_format, name=name):
+                    cov.add(record.payload)
+            except JsonError as exc:
+                msg = f"{name}: {exc}"
+                raise UsageError(msg) from None
+    if args.format == "json":
+        print(orjson.dumps(cov.to_json(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        coverage_table(cov, sys.stdout, missing=args.show_missing)
+    return 0
+
+
 def _rules(args: argparse.Namespace) -> int:
     wanted = set(rule_ids(args.edition, args.rules))
     for rule in RULES:
@@ -143,6 +164,37 @@ def _build_parser() -> argparse.ArgumentParser:
         help="how to read the inputs (default: auto, by extension and first line)",
     )
     p.set_defaults(handler=_validate)
+
+    p = sub.add_parser(
+        "coverage",
+        help="how much of the participant space a file covers",
+        description=(
+            "Report enum-value, state x disconnectType, pairwise-ordering and ordering-class "
+            "coverage of the participants in the given files."
+        ),
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="input file, or - for standard input")
+    p.add_argument(
+        "--edition",
+        type=_choice(Edition),
+        default=Edition.SEED,
+        help="model edition: seed (default) or sdk-269",
+    )
+    p.add_argument("--format", choices=["text", "json"], default="text", help="text or json")
+    p.add_argument(
+        "--input-format",
+        type=_choice(InputFormat),
+        default=InputFormat.AUTO,
+        help="how to read the inputs (default: auto)",
+    )
+    p.add_argument(
+        "--show-missing",
+        type=int,
+        default=8,
+        metavar="N",
+        help="list up to N missing items per view (default 8)",
+    )
+    p.set_defaults(handler=_coverage)
 
     p = sub.add_parser("rules", help="list the validity rules and their ids")
     _add_model_options(p)

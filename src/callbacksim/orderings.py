@@ -96,7 +96,7 @@ def _low(rank: dict[str, int], preds: tuple[str, ...]) -> int:
     return low
 
 
-def _count(n: int, low: int) -> tuple[int, int]:
+def _count_positions(n: int, low: int) -> tuple[int, int]:
     """(first level a tie may join, number of ties) and so ``ties + n - low`` positions in all:
     ties with levels ``first..n-1`` come first (earliest first), then new levels inserted at gaps
     ``low+1..n`` (earliest first)."""
@@ -105,8 +105,8 @@ def _count(n: int, low: int) -> tuple[int, int]:
 
 
 def _place(levels: list[list[str]], rank: dict[str, int], key: str, low: int, i: int) -> None:
-    """Put ``key`` at position ``i`` of its allowed positions (see `_count`), in place."""
-    first, ties = _count(len(levels), low)
+    """Put ``key`` at position ``i`` of its allowed positions (see `_count_positions`), in place."""
+    first, ties = _count_positions(len(levels), low)
     if i < ties:
         levels[first + i].append(key)
         rank[key] = first + i
@@ -142,7 +142,7 @@ def classes(
         if key in forbid or (key in _NEEDS and _NEEDS[key] not in rank):
             return
         low = _low(rank, preds[key])
-        _, ties = _count(len(levels), low)
+        _, ties = _count_positions(len(levels), low)
         for position in range(ties + len(levels) - low):
             new_levels, new_rank = [list(level) for level in levels], dict(rank)
             _place(new_levels, new_rank, key, low, position)
@@ -162,10 +162,51 @@ def is_valid(cls: OrderingClass, edition: Edition = Edition.SEED) -> bool:
     return all(rank.get(p, -1) <= r for k, r in rank.items() for p in preds[k])
 
 
+def count_classes(
+    edition: Edition = Edition.SEED,
+    *,
+    require: Collection[str] = (),
+    forbid: Collection[str] = (),
+) -> int:
+    """How many classes `classes` yields, counted without listing them (memoised on what the
+    remaining timestamps can still see: the level count and the ranks of their predecessors)."""
+    return _count(edition, frozenset(require), frozenset(forbid))
+
+
 @cache
-def count_classes(edition: Edition = Edition.SEED) -> int:
-    """How many valid ordering classes ``edition`` has."""
-    return sum(1 for _ in classes(edition))
+def _count(edition: Edition, require: frozenset[str], forbid: frozenset[str]) -> int:
+    keys, preds = _predecessors(edition)
+    # What a placed timestamp can still matter to: later timestamps that must follow it, or that
+    # need it present.
+    watched = [
+        {p for later in keys[i:] for p in preds[later]}
+        | {_NEEDS[k] for k in keys[i:] if k in _NEEDS}
+        for i in range(len(keys) + 1)
+    ]
+
+    @cache
+    def rec(i: int, n: int, ranks: tuple[tuple[str, int], ...]) -> int:
+        if i == len(keys):
+            return 1
+        key, seen = keys[i], watched[i + 1]
+        total = 0
+        rank = dict(ranks)
+        if key not in require:
+            total += rec(i + 1, n, tuple((k, r) for k, r in ranks if k in seen))
+        if key in forbid or (key in _NEEDS and _NEEDS[key] not in rank):
+            return total
+        low = _low(rank, preds[key])
+        _, ties = _count_positions(n, low)
+        for position in range(ties + n - low):
+            # Only the number of levels and the watched ranks matter from here on.
+            levels: list[list[str]] = [[] for _ in range(n)]
+            new_rank = dict(rank)
+            _place(levels, new_rank, key, low, position)
+            kept = tuple(sorted((k, r) for k, r in new_rank.items() if k in seen))
+            total += rec(i + 1, len(levels), kept)
+        return total
+
+    return rec(0, 0, ())
 
 
 def walk(
@@ -192,6 +233,6 @@ def walk(
         if key not in require and not present(key):
             continue
         low = _low(rank, preds[key])
-        _, ties = _count(len(levels), low)
+        _, ties = _count_positions(len(levels), low)
         _place(levels, rank, key, low, choose(key, ties + len(levels) - low))
     return _freeze(levels)

@@ -44,6 +44,7 @@ __all__ = [
     "Timestamp",
     "Violation",
     "check",
+    "facts",
     "facts_of",
     "rule_ids",
 ]
@@ -283,6 +284,15 @@ def _raw_facts(
             "request path; send the same id in both, or leave id out of the body",
         )
     return walker.facts, walker.violations
+
+
+def facts(payload: object, edition: Edition = Edition.SEED) -> Facts:
+    """The well-typed values of a raw payload or a model object, by wire path (``state``,
+    ``wrapup.endTime``); datetimes parsed. An ill-typed value is present but holds no usable value
+    (it is not a ``datetime``, ``str``, ...). Empty for a payload that is not an object."""
+    if isinstance(payload, CallbackMediaParticipant):
+        return facts_of(payload, edition)
+    return _raw_facts(payload, edition, None)[0]
 
 
 def facts_of(participant: CallbackMediaParticipant, edition: Edition) -> Facts:

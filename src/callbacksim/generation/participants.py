@@ -35,6 +35,7 @@ __all__ = [
     "layout",
     "state_bounds",
     "states",
+    "states_for",
 ]
 
 ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
@@ -104,6 +105,18 @@ def state_bounds(state: str | None, edition: Edition) -> tuple[set[str], set[str
     if state == State.PARKED:
         require.add("parkTime")
     return require, forbid
+
+
+def states_for(cls: OrderingClass, edition: Edition) -> tuple[State, ...]:
+    """The states a valid participant with ordering class ``cls`` can be in (never empty: the
+    sentinel ``OutdatedSdkVersion`` fits any class)."""
+    present = cls.present
+    out = []
+    for state in states(edition):
+        require, forbid = state_bounds(state, edition)
+        if require <= present and not forbid & present:
+            out.append(state)
+    return tuple(out)
 
 
 # How likely each optional timestamp is, by purpose group (agent legs or customer/acd legs).
