@@ -28,7 +28,6 @@ from callbacksim.generation.bulk import BulkParticipants
 from callbacksim.generation.chooser import RandomChooser
 from callbacksim.generation.participants import Shape, build_participant
 
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 ROUNDS = 3
 
 
@@ -166,6 +165,7 @@ def hypothesis_rates(examples: int = 300) -> tuple[float, float]:
 
 
 def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     fake = Faker()
     Faker.seed(1)
     pools = _pools(fake)
@@ -173,11 +173,11 @@ def main() -> None:
     templates = [_template(build_participant(ch, Shape())) for _ in range(2_000)]
     base_rates, ours_rates, constructive_rates = [], [], []
     for _ in range(ROUNDS):  # interleaved, so all see the same machine conditions
-        base_rates.append(baseline(N, templates, pools))
-        ours_rates.append(callbacksim_bulk(N))
-        constructive_rates.append(callbacksim_constructive(N // 4))
+        base_rates.append(baseline(n, templates, pools))
+        ours_rates.append(callbacksim_bulk(n))
+        constructive_rates.append(callbacksim_constructive(n // 4))
     base, ours, constructive = max(base_rates), max(ours_rates), max(constructive_rates)
-    print(f"bulk valid participants to JSONL, {N:,} records, best of {ROUNDS}:")
+    print(f"bulk valid participants to JSONL, {n:,} records, best of {ROUNDS}:")
     print(f"  baseline (Faker pools + orjson, not valid): {base:>9,.0f} records/s")
     print(f"  callbacksim bulk (valid):                   {ours:>9,.0f} records/s")
     print(f"  callbacksim constructive only (valid):      {constructive:>9,.0f} records/s")

@@ -10,13 +10,16 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from enum import StrEnum
-from typing import TextIO
+from pathlib import Path
+from typing import Any, TextIO
 
 import orjson
 
 from callbacksim import __version__
 from callbacksim.errors import CallbacksimError, JsonError, UsageError
+from callbacksim.fixtures import Mode
 from callbacksim.model import Edition
+from callbacksim.output import OutputFormat
 from callbacksim.records import InputFormat, open_source, read_records
 from callbacksim.rules import RULES, RuleSet, rule_ids
 from callbacksim.validate import Result, judge
@@ -45,6 +48,22 @@ def _choice(enum: type[StrEnum]) -> Callable[[str], StrEnum]:
             raise argparse.ArgumentTypeError(msg) from None
 
     return convert
+
+
+def _add_profile_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", help="realism profile overrides, a JSON or TOML file")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="override one profile parameter (repeatable); `callbacksim profile` lists them",
+    )
+    p.add_argument(
+        "--path",
+        action="append",
+        metavar="PATH",
+        help="a path every lifecycle must take (repeatable): scheduled, hold, timeout, ...",
+    )
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
@@ -115,6 +134,219 @@ def _coverage(args: argparse.Namespace) -> int:
         print(orjson.dumps(cov.to_json(), option=orjson.OPT_INDENT_2).decode())
     else:
         coverage_table(cov, sys.stdout, missing=args.show_missing)
+    return 0
+
+
+def _epoch(text: str) -> int:
+    from callbacksim.wiretime import DatetimeFormatError, epoch_ms, parse_datetime
+
+    try:
+        return epoch_ms(parse_datetime(text))
+    except DatetimeFormatError as exc:
+        msg = f"{exc}; for example --epoch 2026-01-01T00:00:00Z"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+def _profile_of(args: argparse.Namespace) -> Any:
+    from callbacksim.simulator.profile import DEFAULT, load_profile
+
+    profile = load_profile(args.profile) if args.profile else DEFAULT
+    return profile.with_overrides(args.set or [])
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from callbacksim.generate import LifecycleJob, ParticipantJob, run_lifecycles, run_participants
+    from callbacksim.generation.participants import ANCHOR
+    from callbacksim.wiretime import epoch_ms
+
+    if args.what == "participants":
+        if args.path or args.set or args.profile:
+            msg = "--path, --set and --profile shape lifecycles; drop them for participants"
+            raise UsageError(msg)
+        manifest = run_participants(
+            ParticipantJob(
+                count=args.count,
+                seed=args.seed,
+                mode=args.mode,
+                edition=args.edition,
+                rules=args.rules,
+                exhaustive=args.exhaustive,
+                fmt=args.format,
+                out=args.out,
+                labels=args.labels,
+                manifest=args.manifest,
+                epoch_ms=args.epoch,
+            )
+        )
+        summary = f"{manifest['records']:,} participant(s)"
+    else:
+        if args.exhaustive or args.mode is not Mode.VALID or args.labels:
+            msg = "--exhaustive, --mode and --labels apply to participants, not lifecycles"
+            raise UsageError(msg)
+        manifest = run_lifecycles(
+            LifecycleJob(
+                count=args.count,
+                seed=args.seed,
+                edition=args.edition,
+                profile=_profile_of(args),
+                paths=tuple(args.path or ()),
+                fmt=args.format,
+                out=args.out,
+                manifest=args.manifest,
+                epoch_ms=args.epoch if args.epoch is not None else epoch_ms(ANCHOR),
+            )
+        )
+        summary = f"{manifest['lifecycles']:,} lifecycle(s), {manifest['events']:,} event(s)"
+    if args.out != "-":
+        print(
+            f"wrote {summary} to {args.out} (sha256 {manifest['sha256'][:16]}...)", file=sys.stderr
+        )
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from callbacksim.generation.chooser import RandomChooser
+    from callbacksim.generation.participants import ANCHOR
+    from callbacksim.simulator.lifecycle import lifecycles_from_events, simulate
+    from callbacksim.simulator.picture import draw_terminal, to_html, to_svg
+    from callbacksim.wiretime import epoch_ms
+
+    if args.file:
+        with open_source(args.file) as stream:
+            records = read_records(stream, fmt=args.input_format, name=args.file)
+            found = lifecycles_from_events(r.payload for r in records)
+        wanted = [lc for lc in found if args.conversation in (None, lc.conversation_id)]
+        if not wanted:
+            msg = (
+                f"no lifecycle{' ' + args.conversation if args.conversation else ''} in {args.file}"
+            )
+            raise UsageError(msg)
+        lifecycle = wanted[0]
+    else:
+        if args.seed is None:
+            msg = "give a SEED, or --file FILE with lifecycle events"
+            raise UsageError(msg)
+        start = args.epoch if args.epoch is not None else epoch_ms(ANCHOR)
+        lifecycle = simulate(
+            RandomChooser(args.seed),
+            profile=_profile_of(args),
+            edition=args.edition,
+            start_ms=start,
+            require=tuple(args.path or ()),
+        )
+    plan = not args.file  # a file of events carries no plan
+    if args.svg:
+        Path(args.svg).write_text(to_svg(lifecycle, show_plan=plan), encoding="utf-8")
+    if args.html:
+        Path(args.html).write_text(to_html(lifecycle, show_plan=plan), encoding="utf-8")
+    if not (args.svg or args.html) or args.terminal:
+        draw_terminal(lifecycle, Console(), show_plan=plan)
+    return 0
+
+
+def _profile_list(args: argparse.Namespace) -> int:
+    from callbacksim.simulator.profile import Profile
+
+    for name, default, basis in Profile.describe():
+        print(f"{name:<30} {default:>12g}  {basis}")
+    return 0
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        msg = (
+            f"expected 'Name: value', got {text!r}; for example --header 'Authorization: Bearer T'"
+        )
+        raise argparse.ArgumentTypeError(msg)
+    return name.strip(), value.strip()
+
+
+def _property_ids(text: str) -> list[str]:
+    from callbacksim.simulator.checks import PROPERTIES
+
+    ids = [p.strip() for p in text.split(",") if p.strip()]
+    unknown = [p for p in ids if p not in PROPERTIES]
+    if unknown:
+        msg = f"unknown property id(s) {unknown}; choose from {', '.join(PROPERTIES)}"
+        raise argparse.ArgumentTypeError(msg)
+    return ids
+
+
+def _check(args: argparse.Namespace) -> int:
+    from callbacksim.render import CheckReporter, junit_xml
+    from callbacksim.simulator.checks import PROPERTIES, CheckConfig, reachable, run_checks
+
+    _loopback_or_explicit(args.url)
+    if args.budget <= 0:
+        msg = f"--budget must be a positive number of seconds, got {args.budget}"
+        raise UsageError(msg)
+    headers = dict(args.header or [])
+    problem = reachable(args.url, headers, args.timeout)
+    if problem is not None:
+        msg = f"cannot reach {args.url}: {problem}; is the service running?"
+        raise UsageError(msg)
+    chosen = [p for p in PROPERTIES if p in (args.properties or PROPERTIES)]
+    chosen = [p for p in chosen if p not in (args.skip or [])]
+    cfg = CheckConfig(
+        url=args.url,
+        budget=args.budget,
+        seed=args.seed,
+        rules=args.rules,
+        edition=args.edition,
+        properties=tuple(chosen),
+        headers=headers,
+        timeout=args.timeout,
+    )
+    reporter = CheckReporter(sys.stdout, args.url)
+    print(
+        f"checking {args.url}: {len(chosen)} propert{'y' if len(chosen) == 1 else 'ies'}, "
+        f"budget {args.budget:g} s, seed {args.seed}"
+    )
+    outcomes = run_checks(cfg, on_start=reporter.start, on_done=reporter.done)
+    skipped = [p for p in PROPERTIES if p not in chosen]
+    from callbacksim.simulator.checks import Outcome
+
+    everything = outcomes + [Outcome(p, "skipped", 0, 0.0, note="not selected") for p in skipped]
+    reporter.summary(outcomes)
+    if args.report:
+        report = {
+            "target": args.url,
+            "seed": args.seed,
+            "properties": [o.to_json(args.url) for o in everything],
+        }
+        Path(args.report).write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    if args.junit:
+        Path(args.junit).write_bytes(junit_xml(everything, args.url))
+    return 1 if any(o.status == "failed" for o in outcomes) else 0
+
+
+def _loopback_or_explicit(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        msg = f"{url!r} is not an http(s) URL; for example http://127.0.0.1:8080"
+        raise UsageError(msg)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from callbacksim.simulator.server import ServerConfig, serve_forever
+
+    config = ServerConfig(
+        host=args.host,
+        port=args.port,
+        db=args.db,
+        rules=args.rules,
+        edition=args.edition,
+        token=args.token,
+        max_body=args.max_body,
+    )
+    serve_forever(
+        config, ready=lambda url: print(f"callbacksim reference target at {url}", flush=True)
+    )
     return 0
 
 
@@ -195,6 +427,115 @@ def _build_parser() -> argparse.ArgumentParser:
         help="list up to N missing items per view (default 8)",
     )
     p.set_defaults(handler=_coverage)
+
+    p = sub.add_parser(
+        "generate",
+        help="write fixture files of participants or lifecycles",
+        description=(
+            "Write deterministic fixture files: participants (valid, unusual, invalid, mixed or "
+            "the compact edge set, labelled) or simulated lifecycles (snapshot events), with a "
+            "manifest. The same arguments give the same bytes on any day."
+        ),
+    )
+    p.add_argument("what", choices=["participants", "lifecycles"])
+    p.add_argument("--count", type=int, default=100, help="records or lifecycles (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="the seed (default 0)")
+    p.add_argument(
+        "--mode",
+        type=_choice(Mode),
+        default=Mode.VALID,
+        help="participants: valid, unusual, invalid, mixed (70/15/15) or edge (covering set)",
+    )
+    _add_model_options(p)
+    p.add_argument(
+        "--exhaustive",
+        action="store_true",
+        help="one valid participant per ordering class (seed edition: 21,092); ignores --count",
+    )
+    p.add_argument(
+        "--format",
+        type=_choice(OutputFormat),
+        default=OutputFormat.JSONL,
+        help="jsonl (default), json (one array) or dir (a JSON file per record/conversation)",
+    )
+    p.add_argument("--out", default="-", help="output file or directory; - for stdout (default)")
+    p.add_argument("--labels", help="labels file (default: OUT.labels.jsonl next to a file)")
+    p.add_argument("--manifest", help="manifest file (default: OUT.manifest.json next to a file)")
+    p.add_argument(
+        "--epoch",
+        type=_epoch,
+        help="anchor instant instead of 2026-01-01T00:00:00Z (RFC 3339)",
+    )
+    _add_profile_options(p)
+    p.set_defaults(handler=_generate)
+
+    p = sub.add_parser(
+        "show",
+        help="draw a lifecycle as a timeline (terminal, SVG or HTML)",
+        description="Simulate the lifecycle of SEED (or read one from --file) and draw it.",
+    )
+    p.add_argument("seed", nargs="?", type=int, help="seed of the lifecycle to simulate")
+    p.add_argument("--file", help="a file of lifecycle events (as `generate lifecycles` writes)")
+    p.add_argument("--conversation", help="with --file: which conversation (default: the first)")
+    p.add_argument(
+        "--input-format",
+        type=_choice(InputFormat),
+        default=InputFormat.AUTO,
+        help="how to read --file (default: auto)",
+    )
+    p.add_argument(
+        "--edition",
+        type=_choice(Edition),
+        default=Edition.SEED,
+        help="model edition: seed (default) or sdk-269",
+    )
+    p.add_argument("--epoch", type=_epoch, help="start instant (default 2026-01-01T00:00:00Z)")
+    p.add_argument("--svg", help="write an SVG picture to this file")
+    p.add_argument("--html", help="write an HTML page to this file")
+    p.add_argument(
+        "--terminal", action="store_true", help="draw in the terminal too when writing files"
+    )
+    _add_profile_options(p)
+    p.set_defaults(handler=_show)
+
+    p = sub.add_parser(
+        "check",
+        help="check a participant store's properties",
+        description=(
+            "Check the properties of the participant-store contract against the service at URL, "
+            "with minimal failing examples and curl reproducers. Exit 0 when every checked "
+            "property holds, 1 when any fails, 2 for a usage error or an unreachable target."
+        ),
+    )
+    p.add_argument("url", help="the service's base URL, e.g. http://127.0.0.1:8080")
+    p.add_argument("--budget", type=float, default=60.0, help="seconds in all (default 60)")
+    p.add_argument("--seed", type=int, default=0, help="the seed (default 0)")
+    _add_model_options(p)
+    p.add_argument("--properties", type=_property_ids, help="comma-separated ids to check")
+    p.add_argument("--skip", type=_property_ids, help="comma-separated ids to leave out")
+    p.add_argument(
+        "--header", type=_header, action="append", help="'Name: value' sent with every request"
+    )
+    p.add_argument("--timeout", type=float, default=10.0, help="per-request timeout (default 10 s)")
+    p.add_argument("--report", help="write a JSON report to this file")
+    p.add_argument("--junit", help="write a JUnit XML report to this file")
+    p.set_defaults(handler=_check)
+
+    p = sub.add_parser(
+        "serve",
+        help="run the reference participant store",
+        description="Run the reference implementation of the participant-store contract.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks one)")
+    p.add_argument("--db", help="SQLite file (default: a temporary one, deleted on exit)")
+    _add_model_options(p)
+    p.add_argument("--token", help="require 'Authorization: Bearer TOKEN'")
+    p.add_argument("--max-body", type=int, default=1 << 20, help="body limit in bytes (1 MiB)")
+    p.set_defaults(handler=_serve)
+
+    p = sub.add_parser("profile", help="list the realism profile's parameters and their basis")
+    p.set_defaults(handler=_profile_list)
 
     p = sub.add_parser("rules", help="list the validity rules and their ids")
     _add_model_options(p)

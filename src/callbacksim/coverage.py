@@ -14,6 +14,7 @@ ordering declaration, never listed by hand):
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections import Counter
 from collections.abc import Iterable
@@ -35,6 +36,7 @@ from callbacksim.model import (
 )
 from callbacksim.orderings import OrderingClass, count_classes, is_valid, relation
 from callbacksim.rules import facts, timestamps
+from callbacksim.wiretime import DatetimeFormatError, parse_datetime
 
 __all__ = ["Coverage", "Section", "allowed_pairs", "allowed_relations"]
 
@@ -123,7 +125,11 @@ class Coverage:
 
     def add(self, payload: object) -> None:
         self.records += 1
-        f = facts(payload, self.edition)
+        f = (
+            _light_facts(payload, self.edition)
+            if isinstance(payload, dict)
+            else facts(payload, self.edition)
+        )
         for field in ENUM_FIELDS:
             value = f.get(field)
             if isinstance(value, str):
@@ -200,6 +206,28 @@ class Coverage:
                 for field, counter in self.enum_values.items()
             },
         }
+
+
+def _light_facts(payload: dict[str, Any], edition: Edition) -> dict[str, Any]:
+    """Just what coverage needs from a raw payload: enum strings and parsed timestamps (a value
+    that is not a string, or not a datetime, is left out, as the rules would not use it)."""
+    out: dict[str, Any] = {}
+    for field in ENUM_FIELDS:
+        head, _, tail = field.partition(".")
+        value = payload.get(head)
+        if tail:
+            value = value.get(tail) if isinstance(value, dict) else None
+        if isinstance(value, str):
+            out[field] = value
+    for key in timestamps(edition):
+        head, _, tail = key.partition(".")
+        value = payload.get(head)
+        if tail:
+            value = value.get(tail) if isinstance(value, dict) else None
+        if isinstance(value, str):
+            with contextlib.suppress(DatetimeFormatError):
+                out[key] = parse_datetime(value)
+    return out
 
 
 def _known(field: str, edition: Edition) -> set[str]:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+import orjson
 from rich.console import Console
 from rich.table import Table
 
 from callbacksim.coverage import Coverage
 
-__all__ = ["coverage_table"]
+if TYPE_CHECKING:
+    from callbacksim.simulator.checks import Outcome
+
+__all__ = ["CheckReporter", "coverage_table", "junit_xml"]
 
 
 def coverage_table(cov: Coverage, out: TextIO, *, missing: int = 8) -> None:
@@ -31,3 +35,86 @@ def coverage_table(cov: Coverage, out: TextIO, *, missing: int = 8) -> None:
             shown = ", ".join(s.missing[:missing])
             more = f" and {len(s.missing) - missing:,} more" if len(s.missing) > missing else ""
             console.print(f"missing {s.name}: {shown}{more}")
+
+
+class CheckReporter:
+    """Live lines while properties are checked, then a table and each failure's details."""
+
+    def __init__(self, out: TextIO, url: str) -> None:
+        self.console = Console(file=out, highlight=False, soft_wrap=True)
+        self.url = url
+        self._status: Any = None
+
+    def start(self, pid: str) -> None:
+        if self.console.is_terminal:
+            self._status = self.console.status(f"checking [bold]{pid}[/bold] ...")
+            self._status.start()
+
+    def done(self, outcome: Outcome) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+        mark = {"passed": "[green]holds[/green]", "failed": "[red]FAILS[/red]"}.get(
+            outcome.status, "[yellow]skipped[/yellow]"
+        )
+        extra = f"  ({outcome.note})" if outcome.note else ""
+        counts = f"{outcome.examples:>5} example(s) in {outcome.seconds:5.1f} s"
+        self.console.print(f"{outcome.id:<18} {mark}  {counts}{extra}")
+
+    def summary(self, outcomes: list[Outcome]) -> None:
+        failed = [o for o in outcomes if o.status == "failed"]
+        held = sum(o.status == "passed" for o in outcomes)
+        for outcome in failed:
+            assert outcome.failure is not None
+            f = outcome.failure
+            self.console.rule(f"[red]{outcome.id}[/red]")
+            self.console.print(f"what failed: {f.summary}")
+            self.console.print(f"expected:    {f.expected}")
+            self.console.print(f"got:         {f.got}")
+            if f.example is not None:
+                text = orjson.dumps(f.example).decode()
+                self.console.print(f"example:     {text[:600]}{'...' if len(text) > 600 else ''}")
+            if f.requests:
+                self.console.print("reproduce:")
+                for request in f.requests[-8:]:
+                    self.console.print(request.curl(self.url), markup=False)
+        verdict = (
+            "[green]every checked property holds[/green]"
+            if not failed
+            else (
+                f"[red]{len(failed)} propert{'y' if len(failed) == 1 else 'ies'} failed[/red]: "
+                + ", ".join(o.id for o in failed)
+            )
+        )
+        self.console.print(f"\n{held} held, {len(failed)} failed: {verdict}")
+
+
+def junit_xml(outcomes: list[Outcome], url: str) -> bytes:
+    """The outcomes as a JUnit XML report (one test case per property)."""
+    import xml.etree.ElementTree as ET
+
+    suite = ET.Element(
+        "testsuite",
+        name="callbacksim",
+        tests=str(len(outcomes)),
+        failures=str(sum(o.status == "failed" for o in outcomes)),
+        skipped=str(sum(o.status == "skipped" for o in outcomes)),
+        time=f"{sum(o.seconds for o in outcomes):.3f}",
+    )
+    for o in outcomes:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname="callbacksim.properties",
+            name=o.id,
+            time=f"{o.seconds:.3f}",
+        )
+        if o.status == "skipped":
+            ET.SubElement(case, "skipped", message=o.note or "skipped")
+        elif o.failure is not None:
+            node = ET.SubElement(case, "failure", message=o.failure.summary)
+            lines = [f"expected: {o.failure.expected}", f"got: {o.failure.got}"]
+            lines += [r.curl(url) for r in o.failure.requests[-8:]]
+            node.text = "\n".join(lines)
+    data: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+    return data

@@ -60,6 +60,8 @@ class BulkParticipants:
         self._pool_size = pool_size
         self._refresh = refresh
         self._population = population
+        self.fresh = False
+        """Whether the last record was built from scratch (not copied from a pool member)."""
 
     def _fresh(self) -> tuple[dict[str, Any], tuple[tuple[str, int, str], ...]]:
         payload = build_participant(self._ch, self._shape, population=self._population)
@@ -76,6 +78,7 @@ class BulkParticipants:
     def __next__(self) -> dict[str, Any]:
         ch, pool = self._ch, self._pool
         random = ch.rng.random
+        self.fresh = True
         if len(pool) < self._pool_size:
             entry = self._fresh()
             pool.append(entry)
@@ -84,6 +87,7 @@ class BulkParticipants:
         if random() < self._refresh:
             entry = pool[slot] = self._fresh()
             return entry[0]
+        self.fresh = False
         skeleton, times = pool[slot]
         record = dict(skeleton)
         record["id"] = vocab.entity_id(ch)

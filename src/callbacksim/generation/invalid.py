@@ -177,6 +177,10 @@ def _break_id(ch: Chooser, edition: Edition, rule: str) -> tuple[Any, str]:
     if ch.chance(0.3):
         # Case or whitespace differences are differences too.
         other = ch.pick((payload["id"].upper(), " " + payload["id"], payload["id"] + "0"))
+    if other == payload["id"]:
+        # Drawn alike (a shrinking chooser draws zeros for both ids), or upper() of an id without
+        # letters: change the last hex digit, so that the path names another well-formed id.
+        other = other[:-1] + ("1" if other[-1] == "0" else "0")
     return payload, other
 
 

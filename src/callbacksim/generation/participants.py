@@ -173,9 +173,10 @@ def layout(ch: Chooser, cls: OrderingClass, base_ms: int) -> dict[str, int]:
 
 
 class Shape:
-    """What to build: the edition, rule set and any fixed purpose, state or ordering class."""
+    """What to build: the edition, rule set, any fixed purpose, state or ordering class, and the
+    anchor instant (epoch ms; default `ANCHOR`) whose following year the instants fall in."""
 
-    __slots__ = ("edition", "ordering", "purpose", "rules", "state", "strict")
+    __slots__ = ("anchor_ms", "edition", "ordering", "purpose", "rules", "state", "strict")
 
     def __init__(
         self,
@@ -185,7 +186,9 @@ class Shape:
         purpose: str | None = None,
         state: str | None = None,
         ordering: OrderingClass | None = None,
+        anchor_ms: int | None = None,
     ) -> None:
+        self.anchor_ms = _ANCHOR_MS if anchor_ms is None else anchor_ms
         self.edition = edition
         self.rules = rules
         self.purpose = purpose
@@ -287,7 +290,7 @@ def build_participant(
     state: str = shape.state or pick(_weighted_states(edition)).value
     cls = _ordering(ch, shape, agent, state)
     if base_ms is None:
-        base_ms = _ANCHOR_MS + ch.below(_YEAR_MS)
+        base_ms = shape.anchor_ms + ch.below(_YEAR_MS)
     instants = layout(ch, cls, base_ms)
     times = {k: format_epoch_ms(v) for k, v in instants.items()}
     ended = state in _ENDED

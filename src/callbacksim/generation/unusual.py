@@ -39,11 +39,19 @@ from callbacksim.generation.participants import (
     copy_payload,
     state_bounds,
 )
-from callbacksim.model import Edition, State, Wrapup, known_values
+from callbacksim.model import (
+    Direction,
+    DisconnectType,
+    Edition,
+    FlaggedReason,
+    State,
+    Wrapup,
+    known_values,
+)
 from callbacksim.orderings import walk
 from callbacksim.rules import timestamps
 from callbacksim.schema import fields_of, participant_fields
-from callbacksim.wiretime import epoch_ms, parse_datetime
+from callbacksim.wiretime import epoch_ms, format_epoch_ms, parse_datetime
 
 __all__ = ["FEATURES", "build_unusual"]
 
@@ -175,8 +183,23 @@ def _outdated(ch: Chooser, payload: dict[str, Any], edition: Edition) -> bool:
     choices = ["state", "direction", "flaggedReason"]
     if _disconnect_allowed(payload, edition):
         choices.append("disconnectType")
+    # Leave alone a value outside its table: unknown-enum put it there, and it carries that feature.
+    choices = [k for k in choices if not _outside_table(payload.get(k), k, edition)]
     payload[ch.pick(choices)] = "OutdatedSdkVersion"
     return True
+
+
+_ENUM_OF = {
+    "state": State,
+    "direction": Direction,
+    "disconnectType": DisconnectType,
+    "flaggedReason": FlaggedReason,
+}
+
+
+def _outside_table(value: object, key: str, edition: Edition) -> bool:
+    known = {m.value for m in known_values(_ENUM_OF[key], edition)}
+    return value is not None and value not in known
 
 
 def _unknown_property(ch: Chooser, payload: dict[str, Any], edition: Edition) -> bool:
@@ -231,11 +254,24 @@ def _string_slots(payload: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
     return slots
 
 
+def _plain(text: str) -> bool:
+    """Whether a string carries none of the string features yet (transforming it loses none)."""
+    return bool(text) and len(text) < 10_000 and text == text.strip() and not _has_unicode(text)
+
+
+def _has_unicode(text: str) -> bool:
+    return any(u in text for u in _UNICODE)
+
+
 def _strings(transform: Callable[[Chooser, str], str], most: int = 3) -> Any:
     def feature(ch: Chooser, payload: dict[str, Any], edition: Edition) -> bool:
-        slots = _string_slots(payload)
+        # Only plain strings: another string feature's strings keep theirs.
+        slots = [(holder, key) for holder, key in _string_slots(payload) if _plain(holder[key])]
         if not slots:
-            payload["callbackUserName"] = transform(ch, "Ann Lee")
+            free = [k for k in ("callbackUserName", *_STRING_PATHS) if k not in payload]
+            if not free:
+                return False
+            payload[free[0]] = transform(ch, "Ann Lee")
             return True
         for _ in range(ch.between(1, most)):
             holder, key = ch.pick(slots)
@@ -251,25 +287,57 @@ def _long(ch: Chooser, text: str) -> str:
     return (unit * (size // len(unit) + 1))[:size]
 
 
+_COLLECTIONS = ("callbackNumbers", "attributes", "wrapup.tags", "mediaRoles", "skills")
+
+
+def _collection_target(key: str, payload: dict[str, Any], edition: Edition) -> str:
+    """Where a collection named ``key`` goes: callbackNumbers where ``key`` cannot be."""
+    if key == "mediaRoles" and edition is Edition.SEED:
+        return "callbackNumbers"
+    if key == "wrapup.tags" and payload.get("wrapupSkipped") is True:
+        return "callbackNumbers"
+    return key
+
+
+def _collection_taken(target: str, payload: dict[str, Any]) -> bool:
+    """Whether the collection at ``target`` already carries a collection feature (empty, large or
+    odd attribute keys), which replacing it would lose."""
+    if target == "wrapup.tags":
+        value = (payload.get("wrapup") or {}).get("tags")
+    elif target == "skills":
+        value = (payload.get("conversationRoutingData") or {}).get("skills")
+    else:
+        value = payload.get(target)
+    if not isinstance(value, list | dict):
+        return False
+    odd = isinstance(value, dict) and any(k in _ODD_KEYS for k in value)
+    return len(value) == 0 or len(value) >= 200 or odd
+
+
 def _collections(empty: bool) -> Any:
     def feature(ch: Chooser, payload: dict[str, Any], edition: Edition) -> bool:
         n = 0 if empty else ch.between(200, 600)
-        key = ch.pick(("callbackNumbers", "attributes", "wrapup.tags", "mediaRoles", "skills"))
-        if key == "callbackNumbers" or (key == "mediaRoles" and edition is Edition.SEED):
+        keys = [
+            k
+            for k in _COLLECTIONS
+            if not _collection_taken(_collection_target(k, payload, edition), payload)
+        ]
+        if not keys:
+            return False
+        target = _collection_target(ch.pick(keys), payload, edition)
+        if target == "callbackNumbers":
             payload["callbackNumbers"] = [vocab.e164_number(ch) for _ in range(n)]
-        elif key == "attributes":
+        elif target == "attributes":
             payload["attributes"] = {f"key{i}": ch.pick(vocab.ATTRIBUTE_VALUES) for i in range(n)}
-        elif key == "mediaRoles":
+        elif target == "mediaRoles":
             payload["mediaRoles"] = [ch.pick(vocab.MEDIA_ROLES) for _ in range(n)]
-        elif key == "skills":
+        elif target == "skills":
             routing = payload.setdefault("conversationRoutingData", {})
             routing["skills"] = [{"id": vocab.entity_id(ch)} for _ in range(n)]
-        elif payload.get("wrapupSkipped") is not True:
+        else:
             payload.setdefault("wrapup", {"code": vocab.entity_id(ch)})["tags"] = [
                 ch.pick(vocab.TAGS) for _ in range(n)
             ]
-        else:
-            payload["callbackNumbers"] = [vocab.e164_number(ch) for _ in range(n)]
         return True
 
     return feature
@@ -312,12 +380,33 @@ FEATURES: dict[str, Feature | None] = {
 # Nulls go last, into whatever every other feature left absent.
 _ORDER = (*(name for name in FEATURES if name != "explicit-null"), "explicit-null")
 
+# The order features are applied in, so that none undoes another: odd attribute keys before the
+# collection features (a new map would drop them; they leave such a map alone), collections before
+# the string features (a new collection would drop transformed strings), nulls last.
+_APPLY = (
+    "unknown-enum",
+    "outdated-sdk-version",
+    "unknown-property",
+    "datetime-offset",
+    "fraction-digits",
+    "lowercase-t-z",
+    "odd-attribute-keys",
+    "large-collection",
+    "empty-collection",
+    "empty-string",
+    "long-string",
+    "unicode",
+    "padded-string",
+    "explicit-null",
+)
+
 
 def build_unusual(
     ch: Chooser,
     *,
     edition: Edition = Edition.SEED,
     features: tuple[str, ...] | None = None,
+    anchor_ms: int | None = None,
 ) -> tuple[dict[str, Any], tuple[str, ...]]:
     """A valid payload with unusual features, and the names of the features it has.
 
@@ -336,7 +425,7 @@ def build_unusual(
     if "datetime-offset" in wanted:
         wanted -= {"fraction-digits"}  # both rewrite the same strings; keep the one asked first
     applied: list[str] = []
-    shape = Shape(edition=edition)
+    shape = Shape(edition=edition, anchor_ms=anchor_ms)
     base_ms = None
     if "extreme-year" in wanted:
         base_ms = (_YEAR_1_MS if ch.chance(0.5) else _YEAR_9999_MS) + ch.below(86_400_000)
@@ -344,13 +433,18 @@ def build_unusual(
     if "tied-timestamps" in wanted:
         state = ch.pick([s.value for s in known_values(State, edition)])
         need, ban = state_bounds(state, edition)
+        # Two timestamps at least, or there is no tie: every state allows these two.
+        need |= {"startTime", "callbackScheduledTime"}
         ordering = walk(
             edition, lambda _k: ch.chance(0.7), lambda _k, _n: 0, require=need, forbid=ban
         )
-        shape = Shape(edition=edition, state=state, ordering=ordering)
+        shape = Shape(edition=edition, state=state, ordering=ordering, anchor_ms=anchor_ms)
         applied.append("tied-timestamps")
     payload = copy_payload(build_participant(ch, shape, base_ms=base_ms))
-    for name in _ORDER:
+    if base_ms is not None and not _datetime_slots(payload, edition):
+        # No timestamp drawn: callbackScheduledTime, free of every ordering rule, carries the year.
+        payload["callbackScheduledTime"] = format_epoch_ms(base_ms)
+    for name in _APPLY:
         feature = FEATURES[name]
         if name in wanted and feature is not None and feature(ch, payload, edition):
             applied.append(name)

@@ -12,7 +12,7 @@ After installing callbacksim, ``st.from_type(CallbackMediaParticipant)`` is `par
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from hypothesis import strategies as st
@@ -45,6 +45,7 @@ __all__ = [
     "callback_numbers",
     "entity_refs",
     "invalid_payloads",
+    "lifecycles",
     "ordering_classes",
     "participants",
     "timestamps_in_order",
@@ -60,6 +61,10 @@ class Unusual:
     payload: dict[str, Any]
     features: tuple[str, ...]
 
+
+if TYPE_CHECKING:
+    from callbacksim.simulator.lifecycle import Lifecycle
+    from callbacksim.simulator.profile import Profile
 
 _ANCHOR_MS = epoch_ms(parse_datetime("2026-01-01T00:00:00Z"))
 
@@ -202,8 +207,14 @@ def ordering_classes(
         msg = f"require and forbid share {sorted(set(require) & set(forbid))}"
         raise InvalidArgument(msg)
     if "startAcwTime" in require and "endTime" in forbid:
-        msg = "startAcwTime cannot be present without endTime (state.acw-after-end)"
+        msg = (
+            f"require={sorted(require)} and forbid={sorted(forbid)} conflict: startAcwTime cannot "
+            "be present without endTime (state.acw-after-end)"
+        )
         raise InvalidArgument(msg)
+    if "startAcwTime" in require:
+        # walk() places startAcwTime only after endTime, so a required one needs endTime too.
+        require = {*require, "endTime"}
 
     @st.composite
     def build(draw: st.DrawFn) -> OrderingClass:
@@ -327,5 +338,41 @@ def invalid_payloads(
     def build(draw: st.DrawFn) -> Invalid:
         rule = draw(st.sampled_from(wanted))
         return build_invalid(HypothesisChooser(draw), rule, edition=ed, rules=rs)
+
+    return build()
+
+
+def lifecycles(
+    *,
+    edition: Edition | str = Edition.SEED,
+    profile: Profile | None = None,
+    paths: Collection[str] = (),
+) -> st.SearchStrategy[Lifecycle]:
+    """Simulated callback conversations (`callbacksim.simulator.lifecycle.Lifecycle`).
+
+    ``paths`` names paths every lifecycle must take (see ``PATHS`` in that module: "hold",
+    "timeout", "wrapup-skipped", ...); ``profile`` tunes the timing. Shrinks toward a short, simple
+    conversation: an immediate callback accepted at the first offer, no hold, no wrap-up.
+    """
+    from callbacksim.simulator.lifecycle import _conflicts, simulate
+    from callbacksim.simulator.profile import DEFAULT
+
+    ed = _check_edition(edition)
+    required = tuple(paths)
+    problem = _conflicts(required, ed)
+    if problem:
+        msg = f"paths={sorted(required)}: {problem}"
+        raise InvalidArgument(msg)
+    chosen = DEFAULT if profile is None else profile
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Lifecycle:
+        return simulate(
+            HypothesisChooser(draw),
+            profile=chosen,
+            edition=ed,
+            start_ms=_base(draw),
+            require=required,
+        )
 
     return build()

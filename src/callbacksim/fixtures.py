@@ -1,0 +1,298 @@
+"""Fixture records: what `callbacksim generate` writes, and how tests load it back.
+
+A participant fixture is a stream of `Labelled` records. The payload is exactly what would go on
+the wire; what the record is meant to be (valid, unusual, invalid) travels beside it, as a label:
+
+- ``valid``: a valid participant;
+- ``unusual``: valid, with unusual features (``features`` names them);
+- ``invalid``: breaks exactly the rules in ``rules`` (one), judged against ``pathId`` as the
+  participant id of the request path.
+
+Modes choose the mix: ``valid``, ``unusual``, ``invalid``, ``mixed`` (70/15/15) and ``edge``: a
+compact covering set first (every enum value, every allowed state x disconnectType pair, every
+pairwise timestamp relation and every timestamp present and absent), then varied valid records up
+to the count. ``exhaustive`` gives one valid participant per ordering class of the seed edition.
+
+Everything is seeded; no wall-clock time enters, so the same arguments give the same records.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import attrs
+import orjson
+
+from callbacksim.coverage import ABSENT, Coverage, allowed_pairs, allowed_relations
+from callbacksim.errors import UsageError
+from callbacksim.generation.bulk import BulkParticipants
+from callbacksim.generation.chooser import RandomChooser
+from callbacksim.generation.invalid import build_invalid
+from callbacksim.generation.participants import (
+    Shape,
+    build_participant,
+    copy_payload,
+    state_bounds,
+    states_for,
+)
+from callbacksim.generation.unusual import build_unusual
+from callbacksim.model import (
+    Direction,
+    Edition,
+    FlaggedReason,
+    UploadStatus,
+    known_values,
+)
+from callbacksim.orderings import OrderingClass, classes, relation, walk
+from callbacksim.rules import RuleSet, rule_ids, timestamps
+
+__all__ = ["Labelled", "Mode", "iter_fixture", "load_labelled", "participant_records"]
+
+
+class Mode(StrEnum):
+    VALID = "valid"
+    UNUSUAL = "unusual"
+    INVALID = "invalid"
+    MIXED = "mixed"
+    EDGE = "edge"
+
+
+@attrs.frozen
+class Labelled:
+    """A payload and its label."""
+
+    payload: Any
+    kind: str = "valid"
+    rules: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+    path_id: str | None = None
+
+    def label(self, index: int) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "index": index,
+            "kind": self.kind,
+            "rules": list(self.rules),
+            "features": list(self.features),
+        }
+        if self.path_id is not None:
+            out["pathId"] = self.path_id
+        return out
+
+
+def participant_records(
+    seed: int,
+    *,
+    count: int,
+    mode: Mode = Mode.VALID,
+    edition: Edition = Edition.SEED,
+    rules: RuleSet = RuleSet.STRICT,
+    exhaustive: bool = False,
+    coverage: Coverage | None = None,
+    anchor_ms: int | None = None,
+) -> Iterator[Labelled]:
+    """The records of a participant fixture, streamed. ``coverage``, if given, is fed every
+    distinct record shape (bulk copies share their shape with the record they were made from)."""
+    if exhaustive:
+        if edition is not Edition.SEED:
+            msg = "--exhaustive lists every ordering class of the seed edition only (the sdk-269 "
+            msg += "edition has 6.7 million); drop --edition sdk-269"
+            raise UsageError(msg)
+        yield from _exhaustive(seed, coverage, anchor_ms)
+        return
+    ch = RandomChooser(seed)
+    bulk = BulkParticipants(seed + 1, Shape(edition=edition, rules=rules, anchor_ms=anchor_ms))
+    produced = 0
+    if mode is Mode.EDGE:
+        # The whole covering set, even past the count: it is the point of the mode.
+        for record in edge_cover(ch, edition, rules, anchor_ms):
+            if coverage is not None:
+                coverage.add(record.payload)
+            yield record
+            produced += 1
+    invalid_ids = rule_ids(edition, rules)
+    while produced < count:
+        kind = mode.value
+        if mode is Mode.MIXED:
+            roll = ch.rng.random()
+            kind = "valid" if roll < 0.7 else "unusual" if roll < 0.85 else "invalid"
+        elif mode is Mode.EDGE:
+            kind = "valid"
+        if kind == "valid":
+            payload = next(bulk)
+            if coverage is not None and bulk.fresh:
+                coverage.add(payload)
+            record = Labelled(payload)
+        elif kind == "unusual":
+            payload, features = build_unusual(ch, edition=edition, anchor_ms=anchor_ms)
+            if coverage is not None:
+                coverage.add(payload)
+            record = Labelled(payload, "unusual", features=features)
+        else:
+            bad = build_invalid(ch, ch.pick(invalid_ids), edition=edition, rules=rules)
+            record = Labelled(bad.payload, "invalid", rules=(bad.rule,), path_id=bad.path_id)
+        yield record
+        produced += 1
+
+
+def _exhaustive(seed: int, coverage: Coverage | None, anchor_ms: int | None) -> Iterator[Labelled]:
+    ch = RandomChooser(seed)
+    for cls in classes(Edition.SEED):
+        state = ch.pick(states_for(cls, Edition.SEED))
+        shape = Shape(state=state.value, ordering=cls, anchor_ms=anchor_ms)
+        payload = build_participant(ch, shape)
+        if coverage is not None:
+            coverage.add(payload)
+        yield Labelled(payload)
+
+
+def _candidate_classes(edition: Edition) -> list[OrderingClass]:
+    if edition is Edition.SEED:
+        return list(classes(edition))
+    ch = RandomChooser(7)
+    seen = {
+        walk(edition, lambda _k: ch.chance(0.5), lambda _k, n: ch.below(n)) for _ in range(20_000)
+    }
+    return sorted(seen, key=str)
+
+
+def _items(cls: OrderingClass, keys: tuple[str, ...]) -> set[str]:
+    ranks = cls.rank()
+    out = {f"{k} {'present' if k in ranks else 'absent'}" for k in keys}
+    for a, b in itertools.combinations(keys, 2):
+        rel = relation(ranks, a, b)
+        if rel != "absent":
+            out.add(f"{a} {rel} {b}")
+    return out
+
+
+def edge_cover(
+    ch: RandomChooser, edition: Edition, rules: RuleSet, anchor_ms: int | None = None
+) -> Iterator[Labelled]:
+    """A compact set of valid records covering every enum value, every allowed state x
+    disconnectType pair and every pairwise timestamp relation and presence (greedy)."""
+    keys = timestamps(edition)
+    wanted = {f"{a} {r} {b}" for a, b, r in allowed_relations(edition)}
+    wanted |= {f"{k} {p}" for k in keys for p in ("present", "absent")}
+    candidates = [(cls, _items(cls, keys)) for cls in _candidate_classes(edition)]
+    enums: list[tuple[str, list[str]]] = [
+        ("direction", [v.value for v in known_values(Direction, edition)]),
+        ("flaggedReason", [v.value for v in known_values(FlaggedReason, edition)]),
+        ("voicemail", [v.value for v in known_values(UploadStatus, edition)]),
+    ]
+    pairs = sorted(allowed_pairs(edition))
+    n = 0
+    while pairs or wanted:
+        state, dt = pairs.pop(0) if pairs else (None, None)
+        cls = _best(candidates, wanted, edition, state)
+        if state is None:
+            state = ch.pick(states_for(cls, edition)).value
+        shape = Shape(edition=edition, rules=rules, state=state, ordering=cls, anchor_ms=anchor_ms)
+        payload = copy_payload(build_participant(ch, shape))
+        if dt is not None:
+            if dt == ABSENT:
+                payload.pop("disconnectType", None)
+            else:
+                payload["disconnectType"] = dt
+        for field, values in enums:
+            value = values[n % len(values)]
+            if field == "voicemail":
+                payload["voicemail"] = {"id": payload["id"], "uploadStatus": value}
+            else:
+                payload[field] = value
+        wanted -= _items(cls, keys)
+        n += 1
+        yield Labelled(payload, features=("edge",))
+    # The loop above ran at least once per enum value only if there were enough pairs; top up.
+    longest = max(len(values) for _, values in enums)
+    while n < longest:
+        shape = Shape(edition=edition, rules=rules, anchor_ms=anchor_ms)
+        payload = copy_payload(build_participant(ch, shape))
+        for field, values in enums:
+            value = values[n % len(values)]
+            payload[field] = (
+                {"id": payload["id"], "uploadStatus": value} if field == "voicemail" else value
+            )
+        n += 1
+        yield Labelled(payload, features=("edge",))
+
+
+def _best(
+    candidates: list[tuple[OrderingClass, set[str]]],
+    wanted: set[str],
+    edition: Edition,
+    state: str | None,
+) -> OrderingClass:
+    require, forbid = state_bounds(state, edition) if state is not None else (set(), set())
+    best, best_gain = None, -1
+    for cls, items in candidates:
+        present = cls.present
+        if not require <= present or forbid & present:
+            continue
+        gain = len(items & wanted)
+        if gain > best_gain:
+            best, best_gain = cls, gain
+    assert best is not None, f"no ordering class fits state {state!r}"
+    return best
+
+
+# -- reading fixtures back --------------------------------------------------------------------
+
+
+def iter_fixture(path: str | Path, labels: str | Path | None = None) -> Iterator[Labelled]:
+    """The records of a participant fixture file with their labels (from ``labels``, or the
+    ``.labels.jsonl`` file next to it; every record counts as valid if there is none)."""
+    from callbacksim.records import open_source, read_records
+
+    p = Path(path)
+    label_path = Path(labels) if labels is not None else _sidecar(p, ".labels.jsonl")
+    label_lines: Iterable[bytes] = ()
+    handle = None
+    if label_path.exists():
+        handle = label_path.open("rb")
+        label_lines = handle
+    try:
+        label_iter = iter(label_lines)
+        with open_source(str(p)) as stream:
+            for record in read_records(stream, name=p.name):
+                line = next(label_iter, None)
+                if handle is not None and line is None:
+                    msg = f"{label_path} has fewer labels than {p} has records"
+                    raise UsageError(msg)
+                label = orjson.loads(line) if line else {"kind": "valid"}
+                yield Labelled(
+                    record.payload,
+                    label.get("kind", "valid"),
+                    tuple(label.get("rules", ())),
+                    tuple(label.get("features", ())),
+                    label.get("pathId"),
+                )
+    finally:
+        if handle is not None:
+            handle.close()
+
+
+def load_labelled(path: str | Path, *, kind: str | None = None) -> list[Any]:
+    """``pytest.param`` objects for ``@pytest.mark.parametrize("record", load_labelled(path))``:
+    one per record (of ``kind`` only, if given), each a `Labelled`, with a readable test id."""
+    import pytest
+
+    out = []
+    for index, record in enumerate(iter_fixture(path)):
+        if kind is not None and record.kind != kind:
+            continue
+        tag = record.rules[0] if record.rules else "+".join(record.features) or record.kind
+        out.append(pytest.param(record, id=f"{index}-{record.kind}-{tag}"))
+    return out
+
+
+def _sidecar(path: Path, suffix: str) -> Path:
+    name = path.name
+    for ext in (".jsonl", ".ndjson", ".json"):
+        if name.endswith(ext):
+            name = name[: -len(ext)]
+            break
+    return path.with_name(name + suffix)

@@ -1,0 +1,600 @@
+"""Property checks of a participant store, each by its contract id.
+
+===================  ======================================================================
+property             holds when
+===================  ======================================================================
+not-found            GET of a never-written participant or conversation answers 404
+accepts-valid        every valid participant gets 2xx
+rejects-invalid      every invalid payload gets 400/422 (or another 4xx but 404/409/413)
+no-server-errors     no request, valid or not, gets a 5xx or no answer at all
+tolerates-unknown    unknown enum strings and unknown properties get 2xx; enum strings come back
+                     verbatim
+round-trips          after a 2xx write, GET returns a semantically equal participant
+idempotent           repeating the latest write changes nothing
+converges            after a whole lifecycle (in order, or with duplicates and reordering when
+                     sequences are sent) every participant and the conversation read back as the
+                     lifecycle's final snapshots
+isolated             many lifecycles replayed concurrently all converge
+===================  ======================================================================
+
+Each check is a Hypothesis test over the project's own strategies, so a failure shrinks to a small
+example; the check records the requests of the failing example, so the report can show what was
+sent, what was expected, what came, and ``curl`` lines that reproduce it. ``isolated`` replays many
+lifecycles at once (seeded, not shrunk: a race needs the crowd) and reports the first participant
+that did not converge.
+
+A time budget is shared among the properties; a property that runs out of time stops generating
+(it passes with the examples it tried) unless it has already failed, in which case shrinking is
+allowed to finish.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+
+from callbacksim.codec import dumps_payload, loads
+from callbacksim.errors import JsonError
+from callbacksim.model import Edition
+from callbacksim.rules import RuleSet
+from callbacksim.semantic import differences
+from callbacksim.simulator.client import HttpClient, Request, Response
+from callbacksim.simulator.lifecycle import Event, Lifecycle, LifecycleStream
+from callbacksim.strategies import (
+    invalid_payloads,
+    lifecycles,
+    unusual_payloads,
+    valid_payloads,
+)
+
+__all__ = ["PROPERTIES", "CheckConfig", "Failure", "Outcome", "reachable", "run_checks"]
+
+PROPERTIES: dict[str, str] = {
+    "not-found": "GET of a never-written participant or conversation gets 404",
+    "accepts-valid": "every valid participant gets 2xx",
+    "rejects-invalid": "every invalid payload gets 400/422, never 2xx",
+    "no-server-errors": "no request, valid or not, gets 5xx or a dropped connection",
+    "tolerates-unknown": "unknown enum strings and properties get 2xx and read back verbatim",
+    "round-trips": "after a 2xx write, GET returns a semantically equal participant",
+    "idempotent": "repeating the latest write changes nothing",
+    "converges": "after a whole lifecycle every participant reads back as its final snapshot",
+    "isolated": "many lifecycles replayed concurrently all converge",
+}
+"""Every property, by id, in the order they run."""
+
+# Share of the time budget, by property (the rest of a property's share passes on when it ends
+# early).
+_WEIGHT = {
+    "not-found": 0.5,
+    "accepts-valid": 1.0,
+    "rejects-invalid": 1.5,
+    "no-server-errors": 1.5,
+    "tolerates-unknown": 1.0,
+    "round-trips": 1.5,
+    "idempotent": 0.8,
+    "converges": 1.5,
+    "isolated": 1.2,
+}
+
+JSON = {"Content-Type": "application/json"}
+
+
+@attrs.frozen
+class CheckConfig:
+    """How to check: the target, the budget, the seed and which properties."""
+
+    url: str
+    budget: float = 60.0
+    seed: int = 0
+    rules: RuleSet = RuleSet.STRICT
+    edition: Edition = Edition.SEED
+    properties: tuple[str, ...] = tuple(PROPERTIES)
+    headers: dict[str, str] = attrs.field(factory=dict)
+    timeout: float = 10.0
+    concurrency: int = 32
+    max_examples: int = 10_000
+
+
+@attrs.frozen
+class Failure:
+    """A property's minimal counterexample: what was sent, what was expected, what came."""
+
+    summary: str
+    expected: str
+    got: str
+    requests: tuple[Request, ...]
+    example: Any = None
+
+    def to_json(self, base_url: str) -> dict[str, Any]:
+        return {
+            "summary": self.summary,
+            "expected": self.expected,
+            "got": self.got,
+            "example": self.example,
+            "reproducer": [r.curl(base_url) for r in self.requests],
+        }
+
+
+@attrs.frozen
+class Outcome:
+    """The verdict on one property."""
+
+    id: str
+    status: str  # passed | failed | skipped | error
+    examples: int
+    seconds: float
+    failure: Failure | None = None
+    note: str = ""
+
+    def to_json(self, base_url: str) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "status": self.status,
+            "examples": self.examples,
+            "seconds": round(self.seconds, 3),
+        }
+        if self.failure is not None:
+            out["failure"] = self.failure.to_json(base_url)
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+class _OutOfTime(BaseException):
+    """Raised inside a test body when the property's budget is spent (BaseException: Hypothesis
+    lets it through at once instead of treating it as a failure)."""
+
+
+class _Broken(AssertionError):
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.summary)
+        self.failure = failure
+
+
+class _Session:
+    """Requests of the current example, for reproducers."""
+
+    def __init__(self, client: HttpClient) -> None:
+        self.client = client
+        self.log: list[Request] = []
+
+    def send(self, request: Request) -> Response:
+        self.log.append(request)
+        return self.client.request(request)
+
+    def put(self, cid: str, pid: str, body: bytes, sequence: int | None = None) -> Response:
+        headers = dict(JSON)
+        if sequence is not None:
+            headers["X-Sequence"] = str(sequence)
+        return self.send(Request("PUT", _participant_path(cid, pid), body, headers))
+
+    def get(self, path: str) -> Response:
+        return self.send(Request("GET", path))
+
+    def fail(self, summary: str, expected: str, got: str, example: Any = None) -> None:
+        raise _Broken(Failure(summary, expected, got, tuple(self.log), example))
+
+
+def _participant_path(cid: str, pid: str) -> str:
+    return f"/conversations/{cid}/participants/{pid}"
+
+
+def _ok(response: Response) -> bool:
+    return response.status is not None and 200 <= response.status < 300
+
+
+def _json(response: Response) -> Any:
+    try:
+        return loads(response.body)
+    except JsonError:
+        return None
+
+
+# -- the properties ---------------------------------------------------------------------------
+
+Body = Callable[[_Session, Any], None]
+
+
+def _fresh() -> str:
+    """A conversation id no earlier example (or earlier run against a kept database) used, so
+    examples never see each other's data. Not drawn by Hypothesis: ids shrink toward zero."""
+    return str(uuid.uuid4())
+
+
+def _not_found(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
+    def body(s: _Session, item: tuple[bool, dict[str, Any]]) -> None:
+        neighbour, payload = item
+        cid, pid = _fresh(), _fresh()
+        if neighbour:
+            # Another participant of the same conversation exists; this one still does not.
+            s.put(cid, payload["id"], dumps_payload(payload))
+        paths = [_participant_path(cid, pid)] + ([] if neighbour else [f"/conversations/{cid}"])
+        for path in paths:
+            r = s.get(path)
+            if r.status != 404:
+                s.fail(f"GET {path} of nothing ever written", "404", r.describe())
+
+    return st.tuples(st.booleans(), valid_payloads(edition=cfg.edition, rules=cfg.rules)), body
+
+
+def _accepts_valid(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
+    def body(s: _Session, item: tuple[dict[str, Any], tuple[str, ...]]) -> None:
+        payload, features = item
+        r = s.put(_fresh(), payload["id"], dumps_payload(payload))
+        if not _ok(r):
+            what = f"valid participant ({', '.join(features)})" if features else "valid participant"
+            s.fail(f"a {what} was refused", "2xx", r.describe(), payload)
+
+    # Unusual payloads are valid participants too: a store must take them as well.
+    payloads = st.one_of(
+        valid_payloads(edition=cfg.edition, rules=cfg.rules).map(lambda p: (p, ())),
+        unusual_payloads(edition=cfg.edition).map(lambda u: (u.payload, u.features)),
+    )
+    return payloads, body
+
+
+def _rejects_invalid(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
+    def body(s: _Session, invalid: Any) -> None:
+        r = s.put(_fresh(), invalid.path_id, dumps_payload(invalid.payload))
+        status = r.status
+        rejected = status is not None and 400 <= status < 500 and status not in (404, 409, 413)
+        if not rejected:
+            s.fail(
+                f"a payload breaking {invalid.rule} was not rejected",
+                "400 or 422",
+                r.describe(),
+                invalid.payload,
+            )
+
+    return invalid_payloads(edition=cfg.edition, rules=cfg.rules), body
+
+
+def _garbage() -> st.SearchStrategy[tuple[bytes, dict[str, str]]]:
+    """Bodies and headers no store expects: not JSON, not UTF-8, deep nesting, lone surrogates,
+    huge numbers, bad sequence headers, wrong content types."""
+    deep = st.integers(50, 3000).map(lambda n: b"[" * n + b"]" * n)
+    texts = st.binary(max_size=200)
+    json_ish = st.sampled_from(
+        [
+            b'{"id": "\\ud800"}',
+            b'{"name": "\\udfff\\ud800"}',
+            b'{"wrapupTimeoutMs": 123456789012345678901234567890}',
+            b'{"startTime": "2026-02-30T00:00:00Z"}',
+            b'{"held": NaN}',
+            b'{"attributes": {"a": {"b": {"c": [1, 2, {"d": null}]}}}}',
+            b"\xef\xbb\xbf{}",
+            b"",
+            b"null",
+            b'"\\u0000"',
+        ]
+    )
+    bodies = st.one_of(json_ish, texts, deep)
+    headers = st.fixed_dictionaries(
+        {},
+        optional={
+            "X-Sequence": st.sampled_from(["0", "-1", "1.5", "abc", "", "99999999999999999999999"]),
+            "Content-Type": st.sampled_from(
+                ["text/plain", "application/xml", "application/json; charset=latin-1"]
+            ),
+        },
+    )
+    return st.tuples(bodies, headers)
+
+
+def _no_server_errors(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
+    def body(s: _Session, request: Any) -> None:
+        cid, pid = _fresh(), _fresh()
+        if isinstance(request, tuple):
+            data, headers = request
+            r = s.send(Request("PUT", _participant_path(cid, pid), data, {**JSON, **headers}))
+        elif isinstance(request, dict):
+            r = s.put(cid, str(request.get("id", pid)), dumps_payload(request))
+        else:
+            r = s.put(cid, request.path_id, dumps_payload(request.payload))
+        if r.status is None or r.status >= 500:
+            s.fail("the target failed on a request", "any answer below 500", r.describe())
+
+    requests = st.one_of(
+        valid_payloads(edition=cfg.edition, rules=cfg.rules),
+        unusual_payloads(edition=cfg.edition).map(lambda u: u.payload),
+        invalid_payloads(edition=cfg.edition, rules=cfg.rules),
+        _garbage(),
+    )
+    return requests, body
+
+
+_UNKNOWN = ("unknown-enum", "unknown-property", "outdated-sdk-version")
+
+
+def _tolerates_unknown(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
+    from callbacksim.coverage import ENUM_FIELDS
+
+    def body(s: _Session, unusual: Any) -> None:
+        cid = _fresh()
+        payload = unusual.payload
+        r = s.put(cid, payload["id"], dumps_payload(payload))
+        if not _ok(r):
+            s.fail(
+                f"a payload with {', '.join(unusual.features)} was refused",
+                "2xx",
+                r.describe(),
+                payload,
+            )
+        back = _json(s.get(_participant_path(cid, payload["id"])))
+        if not isinstance(back, dict):
+            s.fail("the stored participant could not be read back", "200 with JSON", "nothing")
+        for field in ENUM_FIELDS:
+            head, _, tail = field.partition(".")
+            sent, got = payload.get(head), back.get(head)
+            if tail:
+                sent = sent.get(tail) if isinstance(sent, dict) else None
+                got = got.get(tail) if isinstance(got, dict) else None
+            if isinstance(sent, str) and sent != got:
+                s.fail(f"{field} did not come back verbatim", repr(sent), repr(got), payload)
+
+    strategy = st.sampled_from(_UNKNOWN).flatmap(
+        lambda f: unusual_payloads(edition=cfg.edition, features=[f])
+    )
+    return strategy, body
+
+
+def _round_trips(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
+    def body(s: _Session, payload: dict[str, Any]) -> None:
+        cid = _fresh()
+        r = s.put(cid, payload["id"], dumps_payload(payload))
+        if not _ok(r):
+            return  # acceptance is accepts-valid's business; this judges what was accepted
+        got = s.get(_participant_path(cid, payload["id"]))
+        diff = differences(payload, _json(got), edition=cfg.edition)
+        if got.status != 200 or diff:
+            s.fail(
+                "what was stored did not read back equal",
+                "200 with a semantically equal participant",
+                got.describe() if got.status != 200 else "; ".join(diff[:5]),
+                payload,
+            )
+
+    payloads = st.one_of(
+        valid_payloads(edition=cfg.edition, rules=cfg.rules),
+        unusual_payloads(edition=cfg.edition).map(lambda u: u.payload),
+    )
+    return payloads, body
+
+
+def _idempotent(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
+    def body(s: _Session, item: tuple[dict[str, Any], int | None]) -> None:
+        payload, sequence = item
+        cid = _fresh()
+        data = dumps_payload(payload)
+        first = s.put(cid, payload["id"], data, sequence)
+        if not _ok(first):
+            return
+        before = _json(s.get(_participant_path(cid, payload["id"])))
+        again = s.put(cid, payload["id"], data, sequence)
+        after = _json(s.get(_participant_path(cid, payload["id"])))
+        if not _ok(again):
+            s.fail("repeating the latest write was refused", "2xx", again.describe(), payload)
+        if after != before:
+            s.fail(
+                "repeating the latest write changed the stored participant",
+                repr(before)[:200],
+                repr(after)[:200],
+                payload,
+            )
+
+    sequences = st.one_of(st.none(), st.integers(1, 1000))
+    return st.tuples(valid_payloads(edition=cfg.edition, rules=cfg.rules), sequences), body
+
+
+def _deliveries(lifecycle: Lifecycle, r: random.Random, faults: bool) -> list[Event]:
+    """The events in order, or, with ``faults``, with duplicates and bounded reordering within
+    each participant's stream (sequences make the order recoverable)."""
+    events = list(lifecycle.events)
+    if not faults:
+        return events
+    out: list[Event] = []
+    for e in events:
+        out.append(e)
+        if r.random() < 0.2:
+            out.append(e)
+    for i in range(len(out) - 1):  # adjacent swaps: reordering bounded to a couple of places
+        if r.random() < 0.3:
+            out[i], out[i + 1] = out[i + 1], out[i]
+    return out
+
+
+def _converged(s: _Session, lifecycle: Lifecycle, cid: str) -> None:
+    """Every participant of ``lifecycle``, stored under conversation ``cid``, reads back as its
+    last snapshot, and the conversation lists exactly them."""
+    finals = lifecycle.finals()
+    for pid, final in finals.items():
+        got = s.get(_participant_path(cid, pid))
+        diff = differences(final, _json(got))
+        if got.status != 200 or diff:
+            s.fail(
+                f"participant {pid} ({final.get('purpose')}) did not converge to its last snapshot",
+                f"its last snapshot (state {final.get('state')!r})",
+                got.describe() if got.status != 200 else "; ".join(diff[:5]),
+                [e.to_wire() for e in lifecycle.events],
+            )
+    conv = _json(s.get(f"/conversations/{cid}"))
+    stored = conv.get("participants") if isinstance(conv, dict) else None
+    ids = (
+        sorted(str(p.get("id")) for p in stored if isinstance(p, dict))
+        if isinstance(stored, list)
+        else None
+    )
+    if ids != sorted(finals):
+        s.fail(
+            "the conversation did not list its participants' final snapshots",
+            f"participants {sorted(finals)}",
+            f"{ids}",
+            [e.to_wire() for e in lifecycle.events],
+        )
+
+
+def _converges(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
+    def body(s: _Session, item: tuple[Lifecycle, bool, int]) -> None:
+        lifecycle, faults, shuffle_seed = item
+        cid = _fresh()
+        for event in _deliveries(lifecycle, random.Random(shuffle_seed), faults):
+            s.put(cid, event.participant_id, dumps_payload(event.participant), event.sequence)
+        _converged(s, lifecycle, cid)
+
+    strategy = st.tuples(lifecycles(edition=cfg.edition), st.booleans(), st.integers(0, 2**16))
+    return strategy, body
+
+
+_CHECKS: dict[str, Callable[[CheckConfig], tuple[st.SearchStrategy[Any], Body]]] = {
+    "not-found": _not_found,
+    "accepts-valid": _accepts_valid,
+    "rejects-invalid": _rejects_invalid,
+    "no-server-errors": _no_server_errors,
+    "tolerates-unknown": _tolerates_unknown,
+    "round-trips": _round_trips,
+    "idempotent": _idempotent,
+    "converges": _converges,
+}
+
+
+def _hypothesis_property(
+    pid: str, cfg: CheckConfig, client: HttpClient, deadline: float
+) -> Outcome:
+    strategy, body = _CHECKS[pid](cfg)
+    examples = 0
+    failing: list[Failure] = []
+    started = time.monotonic()
+
+    @seed(cfg.seed)
+    @settings(
+        max_examples=cfg.max_examples,
+        deadline=None,
+        database=None,
+        derandomize=False,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+        report_multiple_bugs=False,
+        print_blob=False,
+    )
+    @given(strategy)
+    def test(item: Any) -> None:
+        nonlocal examples
+        if not failing and time.monotonic() > deadline:
+            raise _OutOfTime
+        examples += 1
+        session = _Session(client)
+        try:
+            body(session, item)
+        except _Broken as broken:
+            failing.append(broken.failure)
+            raise
+
+    try:
+        test()
+    except _OutOfTime:
+        pass
+    except _Broken:
+        pass
+    except Exception as exc:  # a bug in the harness, not in the target: say so, do not blame it
+        note = f"the check itself crashed ({type(exc).__name__}: {exc}); please report it"
+        return Outcome(pid, "error", examples, time.monotonic() - started, note=note)
+    elapsed = time.monotonic() - started
+    if failing:
+        # Hypothesis runs the minimal example last.
+        return Outcome(pid, "failed", examples, elapsed, failing[-1])
+    return Outcome(pid, "passed", examples, elapsed)
+
+
+def _isolated(cfg: CheckConfig, client: HttpClient, deadline: float) -> Outcome:
+    """Waves of concurrent lifecycles: each participant's events in order, all conversations at
+    once; then every one of them must have converged."""
+    from callbacksim.generation.participants import ANCHOR
+    from callbacksim.wiretime import epoch_ms
+
+    started = time.monotonic()
+    stream = LifecycleStream(cfg.seed, edition=cfg.edition, start_ms=epoch_ms(ANCHOR))
+    examples = 0
+    wave = max(8, cfg.concurrency)
+    while True:
+        batch = [(next(stream), _fresh()) for _ in range(wave)]
+        examples += len(batch)
+
+        def puts(lifecycle: Lifecycle, cid: str) -> list[Request]:
+            return [
+                Request(
+                    "PUT",
+                    _participant_path(cid, e.participant_id),
+                    dumps_payload(e.participant),
+                    {**JSON, "X-Sequence": str(e.sequence)},
+                )
+                for e in lifecycle.events
+            ]
+
+        async def replay(lifecycle: Lifecycle, cid: str) -> None:
+            for request in puts(lifecycle, cid):
+                await client.send(request)
+
+        client.gather(replay(lc, cid) for lc, cid in batch)
+        for lifecycle, cid in batch:
+            session = _Session(client)
+            try:
+                _converged(session, lifecycle, cid)
+            except _Broken as broken:
+                failure = attrs.evolve(
+                    broken.failure,
+                    summary=f"{broken.failure.summary} after {len(batch)} lifecycles were "
+                    f"replayed concurrently (seed {cfg.seed})",
+                    requests=(*puts(lifecycle, cid), *broken.failure.requests),
+                )
+                return Outcome("isolated", "failed", examples, time.monotonic() - started, failure)
+        if time.monotonic() > deadline or examples >= 4 * wave:
+            return Outcome("isolated", "passed", examples, time.monotonic() - started)
+
+
+def run_checks(
+    cfg: CheckConfig,
+    *,
+    on_start: Callable[[str], None] | None = None,
+    on_done: Callable[[Outcome], None] | None = None,
+    client: HttpClient | None = None,
+) -> list[Outcome]:
+    """Check every property of ``cfg.properties`` in order; the time budget is shared by weight,
+    and what a property leaves unused passes on to the next."""
+    own = client is None
+    http = client or HttpClient(cfg.url, headers=cfg.headers, timeout=cfg.timeout)
+    outcomes: list[Outcome] = []
+    try:
+        chosen = [p for p in PROPERTIES if p in cfg.properties]
+        start = time.monotonic()
+        for index, pid in enumerate(chosen):
+            remaining = cfg.budget - (time.monotonic() - start)
+            weights = sum(_WEIGHT[p] for p in chosen[index:])
+            share = max(0.5, remaining * _WEIGHT[pid] / weights)
+            deadline = time.monotonic() + share
+            if on_start:
+                on_start(pid)
+            if pid == "isolated":
+                outcome = _isolated(cfg, http, deadline)
+            else:
+                outcome = _hypothesis_property(pid, cfg, http, deadline)
+            outcomes.append(outcome)
+            if on_done:
+                on_done(outcome)
+    finally:
+        if own:
+            http.close()
+    return outcomes
+
+
+def reachable(url: str, headers: dict[str, str], timeout: float) -> str | None:
+    """None if ``url`` answers at all (any status); otherwise why not."""
+    with HttpClient(url, headers=headers, timeout=timeout) as client:
+        r = client.request(Request("GET", "/health"))
+    return None if r.status is not None else r.error

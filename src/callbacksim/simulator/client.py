@@ -1,0 +1,134 @@
+"""The HTTP client the harness talks to targets with: aiohttp on its own event-loop thread.
+
+Checks are written as ordinary (synchronous) Hypothesis tests, and concurrency checks need many
+requests in flight at once; one client serves both. `HttpClient.request` blocks the caller until the
+answer arrives, while `HttpClient.gather` runs many requests concurrently on the loop. Every request
+has a timeout. Transport failures (refused, reset, timed out, malformed answer) come back as a
+`Response` with ``status`` None and ``error`` saying what happened, never as an exception, so a
+check can judge them like any other answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Coroutine, Iterable, Mapping
+from typing import Any, TypeVar
+
+import aiohttp
+import attrs
+
+__all__ = ["HttpClient", "Request", "Response"]
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Request:
+    """One HTTP request, as plain values."""
+
+    method: str
+    path: str
+    body: bytes | None = None
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+
+    def curl(self, base_url: str) -> str:
+        """A shell command that sends the same request."""
+        parts = [f"curl -sS -i -X {self.method} '{base_url}{self.path}'"]
+        parts += [f"-H '{k}: {v}'" for k, v in self.headers.items()]
+        if self.body is None:
+            return " ".join(parts)
+        text = self.body.decode("utf-8", errors="backslashreplace")
+        if "'" not in text and "\n" not in text and len(text) < 2000:
+            return " ".join([*parts, f"--data-binary '{text}'"])
+        return (
+            " ".join([*parts, "--data-binary @- <<'CALLBACKSIM_EOF'"])
+            + f"\n{text}\nCALLBACKSIM_EOF"
+        )
+
+
+@attrs.frozen
+class Response:
+    """The answer: ``status`` None means no HTTP answer came (see ``error``)."""
+
+    status: int | None
+    body: bytes = b""
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    error: str | None = None
+
+    def describe(self) -> str:
+        if self.status is None:
+            return f"no answer ({self.error})"
+        text = self.body[:300].decode("utf-8", errors="replace")
+        return f"{self.status} {text}".rstrip()
+
+
+class HttpClient:
+    """A pooled aiohttp client on a background event loop; close it (or use ``with``)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 10.0,
+        connections: int = 64,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._headers = dict(headers or {})
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._session: aiohttp.ClientSession = self._run(self._open(connections))
+
+    async def _open(self, connections: int) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(limit=connections, force_close=False)
+        return aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    async def send(self, request: Request) -> Response:
+        """Send ``request`` on the loop (for use from coroutines running there)."""
+        headers = {**self._headers, **request.headers}
+        try:
+            async with self._session.request(
+                request.method,
+                self.base_url + request.path,
+                data=request.body,
+                headers=headers,
+                allow_redirects=False,
+            ) as answer:
+                body = await answer.read()
+                return Response(answer.status, body, dict(answer.headers))
+        except TimeoutError:
+            return Response(None, error=f"timed out after {self._timeout.total} s")
+        except aiohttp.ClientError as exc:
+            return Response(None, error=f"{type(exc).__name__}: {exc}")
+
+    def request(self, request: Request) -> Response:
+        """Send one request and wait for its answer."""
+        return self._run(self.send(request))
+
+    def gather(self, coros: Iterable[Awaitable[T]]) -> list[T]:
+        """Run coroutines concurrently on the client's loop; their results in order."""
+
+        async def everything() -> list[T]:
+            return list(await asyncio.gather(*coros))
+
+        return self._run(everything())
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        self._run(self._session.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        self._loop.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

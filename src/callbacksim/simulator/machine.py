@@ -1,0 +1,122 @@
+"""The participant state machine of a callback conversation, declared once as a table.
+
+Each row is (role, from state, event, to state). ``None`` as the from state is a participant's
+creation. The table is checked when this module loads: every state of a role is reachable from its
+creation, and every state either ends the participant or has a way on. The simulator asks `step`
+for every change it makes, so an illegal transition is caught where it is attempted.
+
+States are the wire values of ``state``. Customer and queue (``acd``) legs of a scheduled callback
+wait in ``scheduled``, the value Genesys Cloud shows for a waiting callback communication; it is
+outside the participant model's enum table and so travels as an unknown enum string, which
+consumers must keep verbatim.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+
+import attrs
+
+from callbacksim.errors import CallbacksimError
+
+__all__ = ["FINAL", "TRANSITIONS", "IllegalTransition", "Transition", "allowed", "step"]
+
+
+@attrs.frozen
+class Transition:
+    role: str
+    source: str | None
+    event: str
+    target: str
+
+
+_T = Transition
+
+TRANSITIONS: tuple[Transition, ...] = (
+    # The customer's leg: waits for its scheduled time, is routed, ends with the conversation.
+    _T("customer", None, "create", "scheduled"),
+    _T("customer", None, "create-routed", "connected"),
+    _T("customer", "scheduled", "route", "connected"),
+    _T("customer", "scheduled", "cancel", "disconnected"),
+    _T("customer", "connected", "abandon", "disconnected"),
+    _T("customer", "connected", "end", "disconnected"),
+    # The queue's leg: in queue until an agent connects (it then ends with "transfer").
+    _T("acd", None, "create", "scheduled"),
+    _T("acd", None, "create-routed", "connected"),
+    _T("acd", "scheduled", "route", "connected"),
+    _T("acd", "scheduled", "cancel", "disconnected"),
+    _T("acd", "connected", "transfer", "disconnected"),
+    _T("acd", "connected", "abandon", "disconnected"),
+    # One agent leg per offer.
+    _T("agent", None, "offer", "alerting"),
+    _T("agent", "alerting", "accept", "connected"),
+    _T("agent", "alerting", "timeout", "disconnected"),
+    _T("agent", "alerting", "decline", "disconnected"),
+    _T("agent", "alerting", "abandon", "disconnected"),
+    _T("agent", "connected", "hold", "connected"),
+    _T("agent", "connected", "unhold", "connected"),
+    _T("agent", "connected", "park", "parked"),
+    _T("agent", "parked", "resume", "connected"),
+    _T("agent", "connected", "end", "disconnected"),
+    _T("agent", "connected", "transfer", "disconnected"),
+    _T("agent", "connected", "fail", "disconnected"),
+    _T("agent", "disconnected", "wrapup", "terminated"),
+    _T("agent", "disconnected", "skip-wrapup", "terminated"),
+    _T("agent", "disconnected", "wrapup-timeout", "terminated"),
+    # A flow (IVR) that created the callback hands the conversation over and leaves.
+    _T("ivr", None, "enter", "connected"),
+    _T("ivr", "connected", "transfer", "disconnected"),
+)
+
+FINAL: frozenset[str] = frozenset({"disconnected", "terminated"})
+"""States in which a participant may stay for good."""
+
+_TABLE: dict[tuple[str, str | None], dict[str, str]] = defaultdict(dict)
+for _t in TRANSITIONS:
+    _TABLE[(_t.role, _t.source)][_t.event] = _t.target
+
+
+class IllegalTransition(CallbacksimError):
+    """A change the state machine does not allow; the message names who, where, what and what
+    would have been allowed."""
+
+
+def allowed(role: str, state: str | None) -> Mapping[str, str]:
+    """The events a ``role`` participant in ``state`` may take, with the state each leads to."""
+    return _TABLE.get((role, state), {})
+
+
+def step(role: str, participant: str, state: str | None, event: str) -> str:
+    """The state after ``event``; `IllegalTransition` if the table has no such row."""
+    targets = allowed(role, state)
+    if event not in targets:
+        options = ", ".join(f"{e} -> {s}" for e, s in sorted(targets.items())) or "none"
+        msg = (
+            f"participant {participant} ({role}) is in state {state!r} and cannot take "
+            f"{event!r}; allowed from there: {options}"
+        )
+        raise IllegalTransition(msg)
+    return targets[event]
+
+
+def _check_table() -> None:
+    """Every state is reachable from creation, and no state is a dead end."""
+    for role in {t.role for t in TRANSITIONS}:
+        states = {t.target for t in TRANSITIONS if t.role == role}
+        states |= {t.source for t in TRANSITIONS if t.role == role and t.source is not None}
+        reachable: set[str] = set()
+        frontier = [t.target for t in TRANSITIONS if t.role == role and t.source is None]
+        while frontier:
+            state = frontier.pop()
+            if state not in reachable:
+                reachable.add(state)
+                frontier.extend(allowed(role, state).values())
+        unreachable = states - reachable
+        dead_ends = {s for s in states if s not in FINAL and not allowed(role, s)}
+        if unreachable or dead_ends:  # pragma: no cover - guards the table above
+            msg = f"state table for {role}: unreachable {unreachable}, dead ends {dead_ends}"
+            raise AssertionError(msg)
+
+
+_check_table()

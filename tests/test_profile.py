@@ -1,0 +1,258 @@
+"""The realism profile: documented parameters, overrides, profile files, and the effect of a
+changed parameter on simulated lifecycles."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from callbacksim.errors import UsageError
+from callbacksim.generation.chooser import RandomChooser
+from callbacksim.model import Edition
+from callbacksim.simulator.lifecycle import Lifecycle, simulate
+from callbacksim.simulator.profile import DEFAULT, Profile, load_profile
+from callbacksim.wiretime import epoch_ms, parse_datetime
+
+START_MS = epoch_ms(parse_datetime("2026-03-02T08:00:00Z"))
+FIELDS = attrs.fields(Profile)
+
+
+def ms(value: str) -> int:
+    return epoch_ms(parse_datetime(value))
+
+
+# -- the parameters ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", FIELDS, ids=lambda f: f.name)
+def test_every_parameter_states_its_basis_and_kind(field: attrs.Attribute[Any]) -> None:
+    assert field.metadata["basis"].strip()
+    assert field.metadata["kind"] in {"probability", "number"}
+    assert isinstance(field.default, int | float)
+    assert field.default >= 0
+    if field.metadata["kind"] == "probability":
+        assert field.default <= 1
+
+
+def test_describe_lists_every_parameter_with_default_and_basis() -> None:
+    rows = Profile.describe()
+    assert [name for name, _, _ in rows] == [f.name for f in FIELDS]
+    assert all(basis for _, _, basis in rows)
+    assert {name: default for name, default, _ in rows} == attrs.asdict(DEFAULT)
+
+
+def test_default_is_the_unchanged_profile() -> None:
+    assert Profile() == DEFAULT
+    assert DEFAULT.with_overrides([]) == DEFAULT
+
+
+# -- overrides -------------------------------------------------------------------------------------
+
+
+def test_overrides_from_name_value_strings() -> None:
+    changed = DEFAULT.with_overrides(["talk_median_s=300", " accept_probability = 0.5 "])
+    assert changed.talk_median_s == 300.0
+    assert changed.accept_probability == 0.5
+    assert DEFAULT.talk_median_s == 240  # the original is unchanged (frozen)
+    assert attrs.evolve(changed, talk_median_s=240, accept_probability=0.75) == DEFAULT
+
+
+def test_overrides_from_a_mapping_and_dashed_names() -> None:
+    changed = DEFAULT.with_overrides({"max-offers": 2, "hold_probability": "0"})
+    assert changed.max_offers == 2.0
+    assert changed.hold_probability == 0.0
+
+
+def test_overrides_accept_the_bounds() -> None:
+    changed = DEFAULT.with_overrides({"accept_probability": 1, "error_probability": 0})
+    assert (changed.accept_probability, changed.error_probability) == (1.0, 0.0)
+
+
+def test_overrides_chain() -> None:
+    changed = DEFAULT.with_overrides(["talk_sigma=0.5"]).with_overrides(["talk_median_s=60"])
+    assert (changed.talk_sigma, changed.talk_median_s) == (0.5, 60.0)
+
+
+def test_unknown_parameter_suggests_close_names() -> None:
+    with pytest.raises(UsageError) as info:
+        DEFAULT.with_overrides(["talk_medain_s=300"])
+    message = str(info.value)
+    assert "unknown profile parameter 'talk_medain_s'" in message
+    assert "did you mean" in message
+    assert "talk_median_s" in message
+    assert "callbacksim profile" in message
+
+
+def test_unknown_parameter_without_a_close_name() -> None:
+    with pytest.raises(UsageError, match="unknown profile parameter 'zzz'") as info:
+        DEFAULT.with_overrides({"zzz": 1})
+    assert "did you mean" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["talk_median_s=long"], r"talk_median_s must be a number, got 'long'"),
+        ({"talk_median_s": None}, r"talk_median_s must be a number, got None"),
+        ({"talk_median_s": [1]}, r"talk_median_s must be a number"),
+        (["talk_median_s="], r"talk_median_s must be a number, got ''"),
+        (["accept_probability=1.5"], r"accept_probability must be between 0 and 1, got '1.5'"),
+        ({"decline_probability": -0.1}, r"decline_probability must be between 0 and 1"),
+        (["talk_median_s=-1"], r"talk_median_s must be >= 0, got '-1'"),
+        (["talk_median_s=nan"], r"talk_median_s must be >= 0, got 'nan'"),
+        (["talk_median_s"], r"expected NAME=VALUE, got 'talk_median_s'"),
+        (["=300"], r"expected NAME=VALUE, got '=300'"),
+    ],
+)
+def test_bad_overrides_raise_usage_errors(overrides: Any, expected: str) -> None:
+    with pytest.raises(UsageError, match=expected):
+        DEFAULT.with_overrides(overrides)
+
+
+# -- profile files ---------------------------------------------------------------------------------
+
+
+def test_load_a_json_profile(tmp_path: Path) -> None:
+    path = tmp_path / "busy.json"
+    path.write_text(json.dumps({"arrivals_per_hour": 1200, "talk-median-s": 90}))
+    profile = load_profile(path)
+    assert profile.arrivals_per_hour == 1200.0
+    assert profile.talk_median_s == 90.0
+    assert attrs.evolve(profile, arrivals_per_hour=600, talk_median_s=240) == DEFAULT
+
+
+def test_load_a_toml_profile_onto_a_base(tmp_path: Path) -> None:
+    path = tmp_path / "slow.toml"
+    path.write_text("# slower agents\nqueue_wait_median_s = 120\naccept_probability = 0.5\n")
+    base = DEFAULT.with_overrides(["talk_median_s=30"])
+    profile = load_profile(str(path), base=base)
+    assert (profile.queue_wait_median_s, profile.accept_probability) == (120.0, 0.5)
+    assert profile.talk_median_s == 30.0
+
+
+def test_an_empty_file_is_the_base(tmp_path: Path) -> None:
+    path = tmp_path / "empty.toml"
+    path.write_text("")
+    assert load_profile(path) == DEFAULT
+
+
+def test_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"cannot read the profile .*nope\.json: "):
+        load_profile(tmp_path / "nope.json")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("bad.json", "{talk_median_s: 1}", r"bad\.json is not valid JSON"),
+        ("BAD.JSON", "{talk_median_s: 1}", r"BAD\.JSON is not valid JSON"),
+        ("bad.toml", "talk_median_s = = 1", r"bad\.toml is not valid TOML"),
+        ("bad.toml", b"\xff\xfe", r"bad\.toml is not valid TOML"),
+        ("list.json", "[1, 2]", r"list\.json must hold a table of NAME = VALUE"),
+        ("number.json", "42", r"number\.json must hold a table"),
+        ("nested.toml", "[talk]\nmedian_s = 1\n", r"unknown profile parameter 'talk'"),
+        ("prob.toml", "accept_probability = 2", r"accept_probability must be between 0 and 1"),
+        ("text.json", '{"talk_median_s": "long"}', r"talk_median_s must be a number"),
+    ],
+)
+def test_bad_profile_files(tmp_path: Path, name: str, content: str | bytes, expected: str) -> None:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    with pytest.raises(UsageError, match=expected):
+        load_profile(path)
+
+
+def test_a_directory_is_not_a_profile(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="cannot read the profile"):
+        load_profile(tmp_path)
+
+
+# -- a changed parameter changes behaviour -------------------------------------------------------
+
+
+def _run(profile: Profile, seeds: range, **kwargs: Any) -> list[Lifecycle]:
+    return [
+        simulate(RandomChooser(seed), profile=profile, start_ms=START_MS, **kwargs)
+        for seed in seeds
+    ]
+
+
+def _missed(lifecycle: Lifecycle) -> list[dict[str, Any]]:
+    return [
+        snap
+        for snap in lifecycle.finals().values()
+        if snap["purpose"] == "agent" and "connectedTime" not in snap
+    ]
+
+
+def _talk_ms(lifecycle: Lifecycle) -> list[int]:
+    return [
+        ms(snap["endTime"]) - ms(snap["connectedTime"])
+        for snap in lifecycle.finals().values()
+        if snap["purpose"] == "agent" and "connectedTime" in snap
+    ]
+
+
+def test_certain_acceptance_means_no_missed_offers() -> None:
+    sure = DEFAULT.with_overrides(["accept_probability=1"])
+    lifecycles = _run(sure, range(300))
+    assert not any(_missed(lc) for lc in lifecycles)
+    assert not any({"timeout", "decline"} & lc.plan.paths for lc in lifecycles)
+    # ...and the default profile does miss offers with the same seeds.
+    assert any(_missed(lc) for lc in _run(DEFAULT, range(300)))
+
+
+def test_a_required_miss_still_happens_under_certain_acceptance() -> None:
+    sure = DEFAULT.with_overrides(["accept_probability=1"])
+    for lc in _run(sure, range(20), require=["timeout"]):
+        assert [snap["disconnectType"] for snap in _missed(lc)] == ["system"]
+
+
+def test_never_accepting_means_max_offers_then_abandonment() -> None:
+    never = DEFAULT.with_overrides(
+        {"accept_probability": 0, "decline_probability": 0, "max_offers": 3}
+    )
+    for lc in _run(never, range(20), require=["abandoned"]):
+        missed = _missed(lc)
+        assert len(missed) == 2  # max_offers - 1 missed offers, then the customer gives up
+        assert {snap["disconnectType"] for snap in missed} == {"system"}
+
+
+def test_longer_talk_median_means_longer_calls() -> None:
+    seeds = range(150)
+    short = [t for lc in _run(DEFAULT, seeds, require=["accepted"]) for t in _talk_ms(lc)]
+    longer = DEFAULT.with_overrides(["talk_median_s=960"])
+    long = [t for lc in _run(longer, seeds, require=["accepted"]) for t in _talk_ms(lc)]
+    assert statistics.median(long) > 3 * statistics.median(short)
+    assert statistics.mean(long) > 3 * statistics.mean(short)
+
+
+def test_the_alerting_timeout_is_the_profiles(tmp_path: Path) -> None:
+    path = tmp_path / "fast.toml"
+    path.write_text("alerting_timeout_ms = 15000\n")
+    profile = load_profile(path)
+    for lc in _run(profile, range(20), require=["timeout"], edition=Edition.SDK_269):
+        timed_out = [s for s in _missed(lc) if s["disconnectType"] == "system"]
+        assert timed_out
+        for snap in timed_out:
+            assert snap["alertingTimeoutMs"] == 15_000
+            overrun = ms(snap["endTime"]) - ms(snap["startAlertingTime"]) - 15_000
+            assert 100 <= overrun <= 120
+
+
+def test_wrapup_timeout_parameter_sets_the_acw_length() -> None:
+    profile = DEFAULT.with_overrides(["wrapup_timeout_ms=120000"])
+    for lc in _run(profile, range(10), require=["wrapup-timeout"]):
+        agents = [s for s in lc.finals().values() if s.get("wrapupTimeoutMs") is not None]
+        assert agents
+        for snap in agents:
+            assert snap["wrapupTimeoutMs"] == 120_000
+            assert ms(snap["endAcwTime"]) - ms(snap["startAcwTime"]) == 120_000
