@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/callbacksim demo
+	$(BIN)/callbacksim run --html out/report.html
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

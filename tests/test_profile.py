@@ -10,11 +10,15 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from callbacksim.errors import UsageError
 from callbacksim.generation.chooser import RandomChooser
 from callbacksim.model import Edition
+from callbacksim.rules import check
 from callbacksim.simulator.lifecycle import Lifecycle, simulate
+from callbacksim.simulator.machine import FINAL
 from callbacksim.simulator.profile import DEFAULT, Profile, load_profile
 from callbacksim.wiretime import epoch_ms, parse_datetime
 
@@ -103,8 +107,10 @@ def test_unknown_parameter_without_a_close_name() -> None:
         (["talk_median_s="], r"talk_median_s must be a number, got ''"),
         (["accept_probability=1.5"], r"accept_probability must be between 0 and 1, got '1.5'"),
         ({"decline_probability": -0.1}, r"decline_probability must be between 0 and 1"),
-        (["talk_median_s=-1"], r"talk_median_s must be >= 0, got '-1'"),
-        (["talk_median_s=nan"], r"talk_median_s must be >= 0, got 'nan'"),
+        (["talk_median_s=-1"], r"talk_median_s must be a finite number >= 0, got '-1'"),
+        (["talk_median_s=nan"], r"talk_median_s must be a finite number >= 0, got 'nan'"),
+        (["talk_median_s=inf"], r"talk_median_s must be a finite number >= 0, got 'inf'"),
+        ({"accept_probability": float("nan")}, r"accept_probability must be between 0 and 1"),
         (["talk_median_s"], r"expected NAME=VALUE, got 'talk_median_s'"),
         (["=300"], r"expected NAME=VALUE, got '=300'"),
     ],
@@ -256,3 +262,39 @@ def test_wrapup_timeout_parameter_sets_the_acw_length() -> None:
         for snap in agents:
             assert snap["wrapupTimeoutMs"] == 120_000
             assert ms(snap["endAcwTime"]) - ms(snap["startAcwTime"]) == 120_000
+
+
+def test_a_zero_alerting_timeout_still_gives_valid_snapshots() -> None:
+    profile = DEFAULT.with_overrides(["alerting_timeout_ms=0"])
+    for lc in _run(profile, range(30), require=["accepted"], edition=Edition.SDK_269):
+        for event in lc.events:
+            assert check(event.participant, edition=Edition.SDK_269) == []
+
+
+def _sane(field: attrs.Attribute[Any]) -> st.SearchStrategy[float]:
+    """Values of a parameter from 0 to three times its default (whole numbers for counts)."""
+    if field.metadata["kind"] == "probability":
+        return st.floats(0, 1)
+    if field.name in {"max_offers", "max_holds"}:
+        return st.integers(0, 6).map(float)
+    if field.name.endswith("_sigma"):
+        return st.floats(0, 2)
+    return st.floats(0, 3 * field.default)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    overrides=st.fixed_dictionaries({}, optional={f.name: _sane(f) for f in FIELDS}),
+    seed=st.integers(0, 2**32),
+    edition=st.sampled_from(Edition),
+)
+def test_any_sane_profile_gives_valid_lifecycles(
+    overrides: dict[str, float], seed: int, edition: Edition
+) -> None:
+    profile = DEFAULT.with_overrides(overrides)
+    lc = simulate(RandomChooser(seed), profile=profile, edition=edition, start_ms=START_MS)
+    times = [e.time_ms for e in lc.events]
+    assert times == sorted(times)
+    for event in lc.events:
+        assert check(event.participant, edition=edition, path_id=event.participant_id) == []
+    assert {snap["state"] for snap in lc.finals().values()} <= FINAL

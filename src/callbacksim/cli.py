@@ -350,6 +350,80 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from callbacksim.jobs import LifecycleSource, run_replay
+    from callbacksim.render import replay_summary
+    from callbacksim.simulator.checks import reachable
+    from callbacksim.simulator.replay import Faults, ReplayConfig
+
+    _loopback_or_explicit(args.url)
+    if args.file and args.lifecycles is not None:
+        msg = "give a FILE of lifecycle events or --lifecycles N, not both"
+        raise UsageError(msg)
+    for name in ("duplicates", "reorder"):
+        value = getattr(args, name)
+        if not 0 <= value <= 1:
+            msg = f"--{name} is a probability between 0 and 1, got {value}"
+            raise UsageError(msg)
+    if args.time_factor is not None and args.time_factor <= 0:
+        msg = f"--time-factor must be positive (0.01 plays 100x faster), got {args.time_factor}"
+        raise UsageError(msg)
+    headers = dict(args.header or [])
+    problem = reachable(args.url, headers, args.timeout)
+    if problem is not None:
+        msg = f"cannot reach {args.url}: {problem}; is the service running?"
+        raise UsageError(msg)
+    source = LifecycleSource(
+        file=args.file,
+        count=args.lifecycles if args.lifecycles is not None else 100,
+        seed=args.seed,
+        edition=args.edition,
+        profile=_profile_of(args),
+        paths=tuple(args.path or ()),
+        epoch_ms=args.epoch,
+    )
+    ledger = args.resume or args.ledger
+    cfg = ReplayConfig(
+        concurrency=args.concurrency,
+        time_factor=args.time_factor,
+        faults=Faults(args.duplicates, args.reorder, args.jitter),
+        retries=args.retries,
+        seed=args.seed,
+        ledger=Path(ledger) if ledger else None,
+        resume=args.resume is not None,
+        verify=not args.no_verify,
+    )
+    result = run_replay(
+        args.url, source, cfg, adapter_name=args.adapter, headers=headers, timeout=args.timeout
+    )
+    replay_summary(result, Console(highlight=False))
+    if args.report:
+        Path(args.report).write_bytes(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2))
+    converged = not result.read_back or result.conversations_converged == result.conversations
+    return 0 if result.failed == 0 and converged else 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    from callbacksim.jobs import RunJob, run_main_job
+
+    if args.target:
+        _loopback_or_explicit(args.target)
+    job = RunJob(
+        target=args.target,
+        budget=args.budget,
+        lifecycles=args.lifecycles,
+        seed=args.seed,
+        edition=args.edition,
+        rules=args.rules,
+        concurrency=args.concurrency,
+        html=args.html or None,
+        headers=dict(args.header or []),
+    )
+    return run_main_job(job)
+
+
 def _rules(args: argparse.Namespace) -> int:
     wanted = set(rule_ids(args.edition, args.rules))
     for rule in RULES:
@@ -533,6 +607,77 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token", help="require 'Authorization: Bearer TOKEN'")
     p.add_argument("--max-body", type=int, default=1 << 20, help="body limit in bytes (1 MiB)")
     p.set_defaults(handler=_serve)
+
+    p = sub.add_parser(
+        "replay",
+        help="replay lifecycles against a target, with faults, a ledger and resume",
+        description=(
+            "Replay lifecycles (a FILE of events, or --lifecycles N generated from --seed) against "
+            "the target at URL: conversations concurrently, each participant's snapshots in order, "
+            "with optional delivery faults; every event's outcome goes to the ledger. Exit 0 when "
+            "nothing failed and everything read back converged."
+        ),
+    )
+    p.add_argument("url", help="the target's base URL (for notification adapters: the webhook)")
+    p.add_argument("file", nargs="?", help="lifecycle events (as `generate lifecycles` writes)")
+    p.add_argument("--lifecycles", type=int, help="generate N lifecycles instead of a file")
+    p.add_argument("--seed", type=int, default=0, help="seed of generation and faults (default 0)")
+    p.add_argument(
+        "--edition",
+        type=_choice(Edition),
+        default=Edition.SEED,
+        help="model edition: seed (default) or sdk-269",
+    )
+    p.add_argument("--epoch", type=_epoch, help="start instant of generated lifecycles")
+    _add_profile_options(p)
+    p.add_argument(
+        "--adapter",
+        default="store",
+        help="store (default), notification, eventbridge, or package.module:Class",
+    )
+    p.add_argument("--concurrency", type=int, default=32, help="conversations at once (32)")
+    p.add_argument(
+        "--time-factor",
+        type=float,
+        help="play on the lifecycles' own timeline scaled by F (0.01: 100x faster)",
+    )
+    p.add_argument("--duplicates", type=float, default=0.0, help="chance an event is sent twice")
+    p.add_argument("--reorder", type=float, default=0.0, help="chance of a swap in a stream")
+    p.add_argument("--jitter", type=float, default=0.0, help="largest random pause (ms)")
+    p.add_argument("--retries", type=int, default=3, help="retries per request (default 3)")
+    p.add_argument("--timeout", type=float, default=10.0, help="per-request timeout (10 s)")
+    p.add_argument(
+        "--header", type=_header, action="append", help="'Name: value' sent with every request"
+    )
+    p.add_argument("--ledger", help="write every event's outcome to this JSONL file")
+    p.add_argument("--resume", metavar="LEDGER", help="continue the run this ledger records")
+    p.add_argument("--no-verify", action="store_true", help="do not read the target back")
+    p.add_argument("--report", help="write the summary as JSON to this file")
+    p.set_defaults(handler=_replay)
+
+    p = sub.add_parser(
+        "run",
+        help="the main job: checks and a replay against the reference target or yours",
+        description=(
+            "Start the reference target (or use --target), check every property, replay a few "
+            "hundred lifecycles with delivery faults, print a report and write an HTML one."
+        ),
+    )
+    p.add_argument("--target", help="a running service's URL instead of the reference target")
+    p.add_argument("--budget", type=float, default=20.0, help="seconds for the checks (20)")
+    p.add_argument("--lifecycles", type=int, default=300, help="lifecycles to replay (300)")
+    p.add_argument("--seed", type=int, default=0, help="the seed (default 0)")
+    _add_model_options(p)
+    p.add_argument("--concurrency", type=int, default=32, help="conversations at once (32)")
+    p.add_argument(
+        "--html",
+        default="callbacksim-report.html",
+        help="HTML report path (default callbacksim-report.html; '' for none)",
+    )
+    p.add_argument(
+        "--header", type=_header, action="append", help="'Name: value' sent with every request"
+    )
+    p.set_defaults(handler=_run)
 
     p = sub.add_parser("profile", help="list the realism profile's parameters and their basis")
     p.set_defaults(handler=_profile_list)

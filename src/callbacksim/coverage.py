@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
@@ -25,28 +25,16 @@ from typing import Any
 
 import attrs
 
-from callbacksim.model import (
-    Direction,
-    DisconnectType,
-    Edition,
-    FlaggedReason,
-    State,
-    UploadStatus,
-    known_values,
-)
+from callbacksim.model import DisconnectType, Edition, State, known_values
 from callbacksim.orderings import OrderingClass, count_classes, is_valid, relation
 from callbacksim.rules import facts, timestamps
+from callbacksim.schema import enum_paths
 from callbacksim.wiretime import DatetimeFormatError, parse_datetime
 
 __all__ = ["Coverage", "Section", "allowed_pairs", "allowed_relations"]
 
-ENUM_FIELDS: dict[str, type[StrEnum]] = {
-    "state": State,
-    "direction": Direction,
-    "disconnectType": DisconnectType,
-    "flaggedReason": FlaggedReason,
-    "voicemail.uploadStatus": UploadStatus,
-}
+ENUM_FIELDS: Mapping[str, type[StrEnum]] = enum_paths(Edition.SDK_269)
+"""Every enum-valued property, by wire path; the same in both editions."""
 ABSENT = "(absent)"
 _ENDED = {State.DISCONNECTED.value, State.TERMINATED.value, State.OUTDATED_SDK_VERSION.value}
 

@@ -76,14 +76,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Seed of the callbacksim fixtures (an integer; default 0).",
         default="0",
     )
-    # ---------------------------------------------------------------------------------------------
-    # Reserved: property checks against a running target.
-    #
-    # Later work adds the ``--callbacksim-target`` options here (the URL of a service under test and
-    # its settings) for property checks that send generated participants to a live endpoint. They
-    # are deliberately not implemented yet; keep their options in this group and their fixtures
-    # below, importing their dependencies lazily like the fixtures here do.
-    # ---------------------------------------------------------------------------------------------
+    # Property checks against a running target: one test item per property.
+    group.addoption(
+        "--callbacksim-target",
+        default=None,
+        metavar="URL",
+        help="Check the participant-store properties of the service at URL (one test each).",
+    )
+    group.addoption(
+        "--callbacksim-budget",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="Time for all property checks together (default 60).",
+    )
+    group.addoption(
+        "--callbacksim-header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="A header sent with every check request (repeatable), e.g. for auth.",
+    )
+    group.addoption(
+        "--callbacksim-properties",
+        default=None,
+        metavar="IDS",
+        help="Comma-separated property ids to check (default: all).",
+    )
 
 
 def _seed(config: pytest.Config) -> int:
@@ -161,3 +180,77 @@ def callback_participant_factory(callbacksim_faker: Faker) -> ParticipantFactory
         return participant
 
     return factory
+
+
+# -- property checks as test items ---------------------------------------------------------------
+
+
+class CallbacksimPropertyItem(pytest.Item):
+    """One contract property of the target given by ``--callbacksim-target``."""
+
+    def __init__(self, *, property_id: str, share: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.property_id = property_id
+        self.share = share
+
+    def runtest(self) -> None:
+        from callbacksim.simulator.checks import CheckConfig, run_checks
+
+        config = self.config
+        url = str(config.getoption("callbacksim_target"))
+        headers = {}
+        for raw in config.getoption("callbacksim_header"):
+            name, _, value = str(raw).partition(":")
+            headers[name.strip()] = value.strip()
+        cfg = CheckConfig(
+            url=url,
+            budget=self.share,
+            seed=_seed(config),
+            headers=headers,
+            properties=(self.property_id,),
+        )
+        (outcome,) = run_checks(cfg)
+        if outcome.status == "failed" and outcome.failure is not None:
+            f = outcome.failure
+            lines = [f.summary, f"expected: {f.expected}", f"got: {f.got}", "reproduce:"]
+            lines += [r.curl(url) for r in f.requests[-8:]]
+            raise CallbacksimPropertyFailed("\n".join(lines))
+        if outcome.status == "error":
+            raise RuntimeError(outcome.note)
+
+    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+        if isinstance(excinfo.value, CallbacksimPropertyFailed):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[str, int | None, str]:
+        return "callbacksim", None, f"property {self.property_id}"
+
+
+class CallbacksimPropertyFailed(AssertionError):
+    """A property of the target does not hold (the message has the reproducer)."""
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    url = config.getoption("callbacksim_target")
+    if not url:
+        return
+    from callbacksim.simulator.checks import PROPERTIES
+
+    chosen_text = config.getoption("callbacksim_properties")
+    chosen = [p.strip() for p in chosen_text.split(",")] if chosen_text else list(PROPERTIES)
+    unknown = [p for p in chosen if p not in PROPERTIES]
+    if unknown:
+        allowed = ", ".join(PROPERTIES)
+        msg = f"--callbacksim-properties: unknown id(s) {unknown}; choose from {allowed}"
+        raise pytest.UsageError(msg)
+    budget = float(config.getoption("callbacksim_budget"))
+    share = max(1.0, budget / len(chosen))
+    for pid in chosen:
+        items.append(
+            CallbacksimPropertyItem.from_parent(
+                session, name=f"callbacksim[{pid}]", property_id=pid, share=share
+            )
+        )

@@ -12,8 +12,9 @@ from callbacksim.coverage import Coverage
 
 if TYPE_CHECKING:
     from callbacksim.simulator.checks import Outcome
+    from callbacksim.simulator.replay import ReplayResult
 
-__all__ = ["CheckReporter", "coverage_table", "junit_xml"]
+__all__ = ["CheckReporter", "coverage_table", "junit_xml", "replay_summary"]
 
 
 def coverage_table(cov: Coverage, out: TextIO, *, missing: int = 8) -> None:
@@ -118,3 +119,43 @@ def junit_xml(outcomes: list[Outcome], url: str) -> bytes:
             node.text = "\n".join(lines)
     data: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
     return data
+
+
+def replay_summary(result: ReplayResult, console: Console) -> None:
+    """Counts by outcome, speed, latency percentiles and convergence of a replay."""
+    table = Table(title="replay", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    sent = result.events - result.skipped
+    resumed = f" ({result.skipped:,} already in the ledger)" if result.skipped else ""
+    table.add_row("events", f"{result.events:,}{resumed}")
+    table.add_row(
+        "delivered / rejected / failed",
+        f"{result.delivered:,} / {result.rejected:,} / {result.failed:,}",
+    )
+    table.add_row(
+        "requests (duplicates, retries)",
+        f"{result.requests:,} ({result.duplicates:,}, {result.retries:,})",
+    )
+    table.add_row(
+        "throughput", f"{result.throughput:,.0f} events/s ({sent:,} in {result.seconds:.1f} s)"
+    )
+    lat = result.latency_ms
+    marks = " / ".join(f"{lat.get(k, 0.0):.1f}" for k in ("p50", "p90", "p99", "max"))
+    table.add_row("latency p50 / p90 / p99 / max", f"{marks} ms")
+    if result.rejections:
+        table.add_row(
+            "rejections by status",
+            ", ".join(f"{k}: {v:,}" for k, v in sorted(result.rejections.items())),
+        )
+    if result.read_back:
+        table.add_row(
+            "converged",
+            f"{result.participants_converged:,}/{result.participants_checked:,} participants, "
+            f"{result.conversations_converged:,}/{result.conversations:,} conversations",
+        )
+    else:
+        table.add_row("converged", "not checked: the adapter cannot read the target back")
+    console.print(table)
+    for problem in result.not_converged[:5]:
+        console.print(f"  not converged: {problem}", markup=False)

@@ -20,7 +20,7 @@ import attrs
 
 from callbacksim.model import SINCE, CallbackMediaParticipant, Edition
 
-__all__ = ["FieldSpec", "Kind", "camel", "fields_of", "participant_fields"]
+__all__ = ["FieldSpec", "Kind", "camel", "enum_paths", "fields_of", "participant_fields"]
 
 
 class Kind(Enum):
@@ -127,3 +127,18 @@ def participant_fields(edition: Edition) -> Mapping[str, FieldSpec]:
     return types.MappingProxyType(
         {f.wire: f for f in fields_of(CallbackMediaParticipant) if f.in_edition(edition)}
     )
+
+
+@cache
+def enum_paths(edition: Edition) -> Mapping[str, type[StrEnum]]:
+    """Every enum-valued property of the participant, by wire path (``state``,
+    ``voicemail.uploadStatus``), with its enum."""
+    out: dict[str, type[StrEnum]] = {}
+    for spec in participant_fields(edition).values():
+        if spec.kind is Kind.ENUM and spec.enum is not None:
+            out[spec.wire] = spec.enum
+        elif spec.kind is Kind.OBJECT and spec.nested is not None:
+            for inner in fields_of(spec.nested):
+                if inner.kind is Kind.ENUM and inner.enum is not None:
+                    out[f"{spec.wire}.{inner.wire}"] = inner.enum
+    return types.MappingProxyType(out)

@@ -361,7 +361,10 @@ def build_invalid(
             f"choose one of: {', '.join(rule_ids(edition, rules))}"
         )
         raise ValueError(msg)
-    payload, path_id = _breaker(rule)(ch, edition, rule)
+    payload, body_id = _breaker(rule)(ch, edition, rule)
+    # Where the body's own id is what was broken (type.id), the request path needs a real one.
+    given: object = body_id
+    path_id = given if isinstance(given, str) else vocab.entity_id(ch)
     if isinstance(payload, dict):
         payload = copy_payload(payload)  # unshare the population's entity references
     broken = {v.rule for v in check(payload, edition=edition, rules=rules, path_id=path_id)}

@@ -44,6 +44,7 @@ from callbacksim.codec import dumps_payload, loads
 from callbacksim.errors import JsonError
 from callbacksim.model import Edition
 from callbacksim.rules import RuleSet
+from callbacksim.schema import enum_paths
 from callbacksim.semantic import differences
 from callbacksim.simulator.client import HttpClient, Request, Response
 from callbacksim.simulator.lifecycle import Event, Lifecycle, LifecycleStream
@@ -314,8 +315,6 @@ _UNKNOWN = ("unknown-enum", "unknown-property", "outdated-sdk-version")
 
 
 def _tolerates_unknown(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
-    from callbacksim.coverage import ENUM_FIELDS
-
     def body(s: _Session, unusual: Any) -> None:
         cid = _fresh()
         payload = unusual.payload
@@ -330,7 +329,7 @@ def _tolerates_unknown(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
         back = _json(s.get(_participant_path(cid, payload["id"])))
         if not isinstance(back, dict):
             s.fail("the stored participant could not be read back", "200 with JSON", "nothing")
-        for field in ENUM_FIELDS:
+        for field in enum_paths(cfg.edition):
             head, _, tail = field.partition(".")
             sent, got = payload.get(head), back.get(head)
             if tail:

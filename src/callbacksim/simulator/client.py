@@ -111,6 +111,10 @@ class HttpClient:
         """Send one request and wait for its answer."""
         return self._run(self.send(request))
 
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the client's loop and wait for its result."""
+        return self._run(coro)
+
     def gather(self, coros: Iterable[Awaitable[T]]) -> list[T]:
         """Run coroutines concurrently on the client's loop; their results in order."""
 

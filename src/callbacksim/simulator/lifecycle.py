@@ -20,7 +20,7 @@ start give the same lifecycle, byte for byte.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from statistics import NormalDist
 from typing import Any
 
@@ -44,6 +44,7 @@ __all__ = [
     "lifecycles_from_events",
     "plan_lifecycle",
     "simulate",
+    "stream_lifecycles",
 ]
 
 PATHS: dict[str, str] = {
@@ -502,7 +503,8 @@ def _offer(
         return None, end + _ms_between(
             ch, profile.requeue_min_s * 1000, profile.requeue_max_s * 1000
         )
-    answer_cap = min(profile.accept_max_s * 1000, timeout - 1)
+    # Never before alerting, even with alerting_timeout_ms 0.
+    answer_cap = max(0, min(profile.accept_max_s * 1000, timeout - 1))
     connected = alert + _ms_between(ch, min(profile.accept_min_s * 1000, answer_cap), answer_cap)
     run.change(agent, "accept", connected, connected=connected)
     # The queue leg ends at the very millisecond the agent connects.
@@ -673,3 +675,29 @@ def lifecycles_from_events(events: Iterable[Any]) -> list[Lifecycle]:
         Lifecycle(cid, Plan(), tuple(sorted(evs, key=lambda e: e.time_ms)))
         for cid, evs in grouped.items()
     ]
+
+
+def stream_lifecycles(events: Iterable[Any]) -> Iterator[Lifecycle]:
+    """Lifecycles from wire events grouped by conversation, as `callbacksim generate lifecycles`
+    writes them, streamed: memory holds one conversation at a time. `UsageError` if a
+    conversation's events are not contiguous (sort such a file by conversation first)."""
+    seen: set[str] = set()
+    current: list[Any] = []
+    cid: str | None = None
+    for raw in events:
+        this = raw.get("conversationId") if isinstance(raw, dict) else None
+        if this != cid and current:
+            yield from lifecycles_from_events(current)
+            current = []
+        if this != cid and this in seen:
+            msg = (
+                f"the events of conversation {this} are not contiguous; group the file by "
+                "conversation (as `callbacksim generate lifecycles` writes it)"
+            )
+            raise UsageError(msg)
+        if isinstance(this, str):
+            seen.add(this)
+        cid = this
+        current.append(raw)
+    if current:
+        yield from lifecycles_from_events(current)

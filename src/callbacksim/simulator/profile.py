@@ -12,6 +12,7 @@ Heavy-tailed durations are log-normal, given by their median and the sigma of th
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -146,8 +147,8 @@ def _number(name: str, raw: Any, kind: str) -> float:
     except (TypeError, ValueError):
         msg = f"profile parameter {name} must be a number, got {raw!r}"
         raise UsageError(msg) from None
-    if value != value or value < 0 or (kind == "probability" and value > 1):
-        bounds = "between 0 and 1" if kind == "probability" else ">= 0"
+    if not math.isfinite(value) or value < 0 or (kind == "probability" and value > 1):
+        bounds = "between 0 and 1" if kind == "probability" else "a finite number >= 0"
         msg = f"profile parameter {name} must be {bounds}, got {raw!r}"
         raise UsageError(msg)
     return value

@@ -1,0 +1,375 @@
+"""The HTML report of ``callbacksim run``: one standalone page, no scripts, nothing external.
+
+The page opens with the verdict (did every property hold? did the replay converge?), then the
+target and the settings, the property checks (failures with their minimal example and ``curl``
+lines that reproduce them), the replay summary, and three charts drawn as inline SVG: the latency
+distribution (log-scaled, percentiles marked), throughput per second, and one lifecycle's picture.
+Every chart says "no data" when there is nothing to draw. The page is well-formed XML after its
+doctype, and the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from callbacksim.simulator.checks import PROPERTIES, Outcome
+from callbacksim.simulator.lifecycle import Lifecycle
+from callbacksim.simulator.picture import to_svg
+from callbacksim.simulator.replay import ReplayResult
+
+__all__ = ["html_report", "write_report"]
+
+_SVG = 'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="11"'
+_W, _H, _L, _R, _T, _B = 760, 280, 64, 24, 30, 46  # chart size and margins
+_BINS = 48
+_MARKERS = (("p50", "#1f6fb2"), ("p90", "#e69138"), ("p99", "#cc0000"))
+_COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#8e0000", "skipped": "#757575"}
+_STYLE = (
+    "body{font-family:sans-serif;margin:1.5em;max-width:1150px;color:#222}"
+    "table{border-collapse:collapse;font-size:13px;margin:0.5em 0 1em}"
+    "td,th{border:1px solid #ccc;padding:3px 8px;vertical-align:top;text-align:left}"
+    "td.n{text-align:right;font-family:monospace}"
+    "pre{background:#f5f5f5;border:1px solid #ddd;padding:6px;white-space:pre-wrap;"
+    "word-break:break-all;font-size:12px;margin:4px 0}"
+    ".verdict{font-weight:bold;color:#fff;padding:1px 6px;border-radius:3px}"
+    ".banner{font-size:1.2em;padding:8px 12px;border-radius:4px;color:#fff}"
+    ".ok{background:#2e7d32}.bad{background:#c62828}.muted{color:#757575}"
+    "svg{max-width:100%;height:auto;display:block;margin:0.5em 0}"
+)
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _num(value: float) -> str:
+    """A number for tables: integers as such, others to three decimals."""
+    return str(int(value)) if float(value).is_integer() else f"{value:.3f}"
+
+
+def _ms(value: float) -> str:
+    """A compact duration for axis labels: 0.5 ms, 20 ms, 1.5 s."""
+    return f"{value / 1000:g} s" if value >= 1000 else f"{value:g} ms"
+
+
+def _nice(value: float) -> float:
+    """The smallest 1, 2 or 5 times a power of ten not below ``value`` (1 for nothing)."""
+    if value <= 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= value * (1 - 1e-9))
+
+
+def _table(rows: Iterable[tuple[str, object]], cls: str = "") -> str:
+    body = "".join(f'<tr><th>{_e(k)}</th><td class="n">{_e(v)}</td></tr>' for k, v in rows)
+    return f'<table class="{cls}">{body}</table>' if cls else f"<table>{body}</table>"
+
+
+def _text(x: float, y: float, text: str, anchor: str = "middle", **extra: str) -> str:
+    more = "".join(f' {k.replace("_", "-")}="{_e(v)}"' for k, v in extra.items())
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{more}>{_e(text)}</text>'
+
+
+def _frame(name: str, title: str, xlabel: str, ylabel: str) -> list[str]:
+    """An SVG's opening, title, axes and axis labels; close it with ``</svg>``."""
+    bottom, right = _H - _B, _W - _R
+    return [
+        f'<svg {_SVG} class="chart" id="{name}" width="{_W}" height="{_H}" '
+        f'viewBox="0 0 {_W} {_H}">',
+        f"<title>{_e(title)}</title>",
+        f'<rect width="{_W}" height="{_H}" fill="#ffffff"/>',
+        _text(_W / 2, 18, title, font_weight="bold", font_size="13"),
+        f'<line x1="{_L}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#333"/>',
+        f'<line x1="{_L}" y1="{_T}" x2="{_L}" y2="{bottom}" stroke="#333"/>',
+        _text((_L + right) / 2, _H - 8, xlabel),
+        _text(14, (_T + bottom) / 2, ylabel, transform=f"rotate(-90 14 {(_T + bottom) / 2})"),
+    ]
+
+
+def _no_data(name: str, title: str) -> str:
+    return (
+        f'<svg {_SVG} class="chart empty" id="{name}" width="{_W}" height="80" '
+        f'viewBox="0 0 {_W} 80"><title>{_e(title)}: no data</title>'
+        f'<rect width="{_W}" height="80" fill="#fafafa" stroke="#ddd"/>'
+        + _text(_W / 2, 30, title, font_weight="bold", font_size="13")
+        + _text(_W / 2, 55, "no data", fill="#757575")
+        + "</svg>"
+    )
+
+
+def _y_ticks(top: float) -> list[str]:
+    """Horizontal grid lines and labels at 0, ``top``/2 and ``top``."""
+    bottom, out = _H - _B, []
+    for value in (0.0, top / 2, top):
+        y = bottom - value / top * (bottom - _T)
+        out.append(f'<line x1="{_L - 4}" y1="{y:.1f}" x2="{_W - _R}" y2="{y:.1f}" stroke="#eee"/>')
+        out.append(_text(_L - 6, y + 4, f"{value:g}", anchor="end"))
+    return out
+
+
+def latency_svg(histogram: list[tuple[float, int]], latency_ms: dict[str, float]) -> str:
+    """Request latencies on a log-scaled axis, re-binned from the HDR histogram's buckets."""
+    title = "Latency distribution"
+    data = [(float(v), int(c)) for v, c in histogram if c > 0 and v > 0]
+    if not data:
+        return _no_data("latency", title)
+    lo, hi = math.log10(min(v for v, _ in data)), math.log10(max(v for v, _ in data))
+    if hi - lo < 1:  # a single bucket, or a narrow spread: show a decade around it
+        mid = (lo + hi) / 2
+        lo, hi = mid - 0.5, mid + 0.5
+    lo, hi = lo - 0.02 * (hi - lo), hi + 0.02 * (hi - lo)
+    width, bottom = _W - _L - _R, _H - _B
+
+    def x(ms: float) -> float:
+        return _L + (math.log10(max(ms, 1e-9)) - lo) / (hi - lo) * width
+
+    bins = [0] * _BINS
+    for v, c in data:
+        bins[min(_BINS - 1, max(0, int((math.log10(v) - lo) / (hi - lo) * _BINS)))] += c
+    top = _nice(max(bins))
+    out = _frame("latency", title, "latency (log scale)", "requests")
+    out += _y_ticks(top)
+    step = width / _BINS
+    for i, count in enumerate(bins):
+        if count:
+            h = count / top * (bottom - _T)
+            out.append(
+                f'<rect class="bar" x="{_L + i * step:.1f}" y="{bottom - h:.1f}" '
+                f'width="{max(step - 1, 0.5):.1f}" height="{h:.1f}" fill="#6a8caf">'
+                f"<title>{count} requests</title></rect>"
+            )
+    decades = range(math.floor(lo), math.ceil(hi) + 1)
+    mults = (1,) if hi - lo > 4 else (1, 2, 5)
+    for tick in (m * 10.0**d for d in decades for m in mults):
+        if lo <= math.log10(tick) <= hi:
+            tx = x(tick)
+            out.append(
+                f'<line x1="{tx:.1f}" y1="{bottom}" x2="{tx:.1f}" y2="{bottom + 5}" stroke="#333"/>'
+            )
+            out.append(_text(tx, bottom + 17, _ms(tick)))
+    for i, (name, colour) in enumerate(_MARKERS):
+        if name in latency_ms and latency_ms[name] > 0:
+            mx = min(max(x(latency_ms[name]), _L), _W - _R)
+            label = f"{name} {_ms(round(latency_ms[name], 3))}"
+            out.append(
+                f'<line class="marker" x1="{mx:.1f}" y1="{_T}" x2="{mx:.1f}" '
+                f'y2="{bottom}" stroke="{colour}" stroke-dasharray="4 3"/>'
+            )
+            out.append(_text(mx + 3, _T + 12 + 13 * i, label, anchor="start", fill=colour))
+    return "\n".join([*out, "</svg>"])
+
+
+def throughput_svg(timeline: list[int]) -> str:
+    """Events completed per second; a long run is grouped into at most 240 bars (the mean)."""
+    title = "Throughput over time"
+    if not timeline or sum(timeline) == 0:
+        return _no_data("throughput", title)
+    group = math.ceil(len(timeline) / 240)
+    bars = [sum(timeline[i : i + group]) / group for i in range(0, len(timeline), group)]
+    top, width, bottom = _nice(max(bars)), _W - _L - _R, _H - _B
+    out = _frame("throughput", title, "seconds since the replay started", "events/s")
+    out += _y_ticks(top)
+    step = width / len(bars)
+    for i, value in enumerate(bars):
+        h = value / top * (bottom - _T)
+        out.append(
+            f'<rect class="bar" x="{_L + i * step:.1f}" y="{bottom - h:.1f}" '
+            f'width="{max(step - 1, 0.5):.1f}" height="{h:.1f}" fill="#4f9a3a">'
+            f"<title>{i * group} s: {value:g} events/s</title></rect>"
+        )
+    every = max(1.0, _nice(len(timeline) / 6))
+    ticks = [every * k for k in range(int(len(timeline) / every) + 1)]
+    for t in ticks:
+        tx = _L + t / len(timeline) * width
+        out.append(
+            f'<line x1="{tx:.1f}" y1="{bottom}" x2="{tx:.1f}" y2="{bottom + 5}" stroke="#333"/>'
+        )
+        out.append(_text(tx, bottom + 17, f"{t:g} s"))
+    return "\n".join([*out, "</svg>"])
+
+
+def _converged(result: ReplayResult) -> bool:
+    return (
+        result.read_back
+        and result.participants_converged == result.participants_checked
+        and not result.not_converged
+    )
+
+
+def _checks(outcomes: list[Outcome], target: str) -> str:
+    if not outcomes:
+        return '<p class="muted">No property was checked.</p>'
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("property", "holds when", "verdict", "examples", "seconds", "note")
+    )
+    rows = []
+    for o in outcomes:
+        colour = _COLOURS.get(o.status, "#555")
+        rows.append(
+            f'<tr id="property-{_e(o.id)}"><td><code>{_e(o.id)}</code></td>'
+            f"<td>{_e(PROPERTIES.get(o.id, ''))}</td>"
+            f'<td><span class="verdict {_e(o.status)}" style="background:{colour}">'
+            f'{_e(o.status)}</span></td><td class="n">{o.examples}</td>'
+            f'<td class="n">{o.seconds:.2f}</td><td>{_e(o.note)}</td></tr>'
+        )
+        f = o.failure
+        if f is None:
+            continue
+        example = json.dumps(f.example, indent=2, ensure_ascii=False, default=str)
+        curls = "\n\n".join(r.curl(target) for r in f.requests) or "(no requests)"
+        rows.append(
+            '<tr class="failure"><td colspan="6">'
+            f"<p><b>{_e(f.summary)}</b></p>"
+            + _table([("expected", f.expected), ("got", f.got)])
+            + f'<p>Minimal example:</p><pre class="example">{_e(example)}</pre>'
+            f'<p>Reproduce:</p><pre class="curl">{_e(curls)}</pre></td></tr>'
+        )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _replay(result: ReplayResult | None) -> str:
+    if result is None:
+        return '<p class="muted">No replay was run.</p>'
+    counts = [
+        ("events", result.events),
+        ("delivered", result.delivered),
+        ("rejected", result.rejected),
+        ("failed", result.failed),
+        ("skipped (already in the ledger)", result.skipped),
+        ("requests", result.requests),
+        ("duplicates sent", result.duplicates),
+        ("retries", result.retries),
+        ("conversations", result.conversations),
+        ("seconds", f"{result.seconds:.3f}"),
+        ("throughput (events/s)", f"{result.throughput:.1f}"),
+    ]
+    latency = [(f"{k} (ms)", _num(v)) for k, v in result.latency_ms.items()]
+    if not result.read_back:
+        convergence = '<p class="convergence">Convergence: not read back.</p>'
+    else:
+        word = "converged" if _converged(result) else "did not converge"
+        convergence = (
+            f'<p class="convergence">Convergence: {word}: {result.participants_converged} of '
+            f"{result.participants_checked} participants and {result.conversations_converged} "
+            f"of {result.conversations} conversations read back as their final snapshots.</p>"
+        )
+    if result.not_converged:
+        items = "".join(f"<li><code>{_e(x)}</code></li>" for x in result.not_converged)
+        convergence += f'<p>Not converged, for example:</p><ul class="not-converged">{items}</ul>'
+    statuses = sorted(result.rejections.items())
+    rejections = (
+        "<h3>Rejections by status</h3>" + _table(statuses, "rejections") if statuses else ""
+    )
+    return (
+        '<div class="replay"><h3>Outcomes</h3>'
+        + _table(counts, "counts")
+        + "<h3>Latency</h3>"
+        + _table(latency, "latency")
+        + convergence
+        + rejections
+        + "</div>"
+    )
+
+
+def html_report(
+    *,
+    target: str,
+    started_reference: bool,
+    outcomes: list[Outcome],
+    result: ReplayResult | None,
+    lifecycle: Lifecycle | None,
+    settings: dict[str, Any],
+) -> str:
+    """The whole page for one ``callbacksim run``."""
+    bad = [o for o in outcomes if o.status in ("failed", "error")]
+    held = not bad
+    # Rejections are not failures here: with reordering on, a stale sequence is rightly refused
+    # (409). What matters is that nothing failed and everything converged.
+    replay_ok = result is None or (
+        result.failed == 0 and (not result.read_back or _converged(result))
+    )
+    verdict = "PASS" if held and replay_ok else "FAIL"
+    lines = [
+        f"Properties: all {len(outcomes)} held."
+        if held
+        else f"Properties: {len(bad)} of {len(outcomes)} did not hold: "
+        + ", ".join(o.id for o in bad)
+        + ".",
+    ]
+    if result is None:
+        lines.append("Replay: not run.")
+    elif not result.read_back:
+        lines.append(
+            f"Replay: {result.delivered} of {result.events} events delivered; not read back."
+        )
+    else:
+        word = "converged" if _converged(result) else "did not converge"
+        lines.append(
+            f"Replay: {word} ({result.participants_converged} of "
+            f"{result.participants_checked} participants)."
+        )
+    if result is not None and (result.failed or result.rejected):
+        lines.append(f"Replay: {result.rejected} events rejected, {result.failed} failed.")
+    kind = "reference target started by callbacksim" if started_reference else "external target"
+    config = [("target", f"{target} ({kind})")] + [
+        (k, v if isinstance(v, str) else json.dumps(v, default=str, sort_keys=True))
+        for k, v in settings.items()
+    ]
+    title = f"callbacksim run: {verdict}"
+    picture = to_svg(lifecycle) if lifecycle is not None else _no_data("lifecycle", "Lifecycle")
+    charts = (
+        latency_svg(result.latency_histogram, result.latency_ms)
+        if result
+        else _no_data("latency", "Latency distribution"),
+        throughput_svg(result.timeline) if result else _no_data("throughput", "Throughput"),
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"/>'
+        f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body>\n"
+        f"<h1>{_e(title)}</h1>\n"
+        f'<p class="banner {"ok" if verdict == "PASS" else "bad"}" id="verdict">'
+        f"{_e(verdict)}</p>\n"
+        + "".join(f'<p class="summary">{_e(t)}</p>' for t in lines)
+        + "\n<h2>Target and settings</h2>\n"
+        + _table(config, "settings")
+        + "\n<h2>Property checks</h2>\n"
+        + _checks(outcomes, target)
+        + "\n<h2>Replay</h2>\n"
+        + _replay(result)
+        + "\n<h2>Charts</h2>\n"
+        + "\n".join(charts)
+        + "\n<h2>A lifecycle</h2>\n"
+        + picture
+        + "\n</body></html>\n"
+    )
+
+
+def write_report(
+    path: str | Path,
+    *,
+    target: str,
+    started_reference: bool,
+    outcomes: list[Outcome],
+    result: ReplayResult | None,
+    lifecycle: Lifecycle | None,
+    settings: dict[str, Any],
+) -> Path:
+    """Write `html_report` to ``path`` (UTF-8), creating its directories; return the path."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    page = html_report(
+        target=target,
+        started_reference=started_reference,
+        outcomes=outcomes,
+        result=result,
+        lifecycle=lifecycle,
+        settings=settings,
+    )
+    out.write_text(page, encoding="utf-8")
+    return out

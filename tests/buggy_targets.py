@@ -1,0 +1,526 @@
+"""Seeded-bug targets for the property checks: one small, correct in-memory participant store, and a
+catalog of variants of it that each carry exactly one bug.
+
+`Store` implements the participant store contract on plain dicts: validation by
+`callbacksim.rules.check`, ``X-Sequence`` as the contract says (stale writes 409, the same sequence
+with the same body a harmless 200), bodies up to 1 MiB, no 5xx for anything a client sends. Every
+step of a request is a method, so each bug is a subclass that overrides one step. `CATALOG` lists
+the bugs with the properties each is expected to break; `app` builds an aiohttp application for a
+store class and `running` serves one on 127.0.0.1 from a thread of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import attrs
+import orjson
+from aiohttp import web
+
+from callbacksim.codec import dumps_payload, loads
+from callbacksim.coverage import ENUM_FIELDS
+from callbacksim.errors import JsonError
+from callbacksim.model import Edition, known_values
+from callbacksim.rules import Violation, check
+
+__all__ = ["CATALOG", "SeededBug", "Store", "app", "running"]
+
+MAX_BODY = 1024 * 1024
+"""Bodies of at most this many bytes are accepted (the contract's minimum)."""
+
+EDITION = Edition.SEED
+
+_DIGITS = re.compile(r"[0-9]+")
+_DATETIME = re.compile(
+    r"(?P<head>[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2})"
+    r"(?P<fraction>\.[0-9]+)?(?P<zone>[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+class Refused(Exception):
+    """A request refused with an answer ready to send."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def answer(status: int, payload: object) -> web.Response:
+    return web.Response(status=status, body=dumps_payload(payload), content_type="application/json")
+
+
+@attrs.define
+class Record:
+    cid: str
+    pid: str
+    sequence: int | None
+    sent: Any
+    """The payload as it was received (what a repeated write is compared with)."""
+    body: bytes
+    """What GET answers."""
+
+
+class Store:
+    """The correct store. Subclasses in `CATALOG` each break one step."""
+
+    max_body = MAX_BODY
+
+    def __init__(self) -> None:
+        self.records: dict[Any, Record] = {}
+
+    # -- the steps of a PUT ---------------------------------------------------------------------
+
+    def sequence(self, request: web.Request) -> int | None:
+        values = request.headers.getall("X-Sequence", [])
+        if not values:
+            return None
+        text = values[0].strip()
+        if len(values) > 1 or _DIGITS.fullmatch(text) is None or int(text) < 1:
+            raise Refused(answer(400, {"error": "X-Sequence must be one integer >= 1"}))
+        return int(text)
+
+    def parse(self, body: bytes) -> Any:
+        try:
+            return loads(body)
+        except (JsonError, RecursionError) as exc:
+            raise Refused(answer(400, {"error": f"not JSON: {exc}"})) from None
+
+    def validate(self, payload: Any, pid: str) -> list[Violation]:
+        return check(payload, edition=EDITION, path_id=pid)
+
+    def transform(self, cid: str, pid: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """The participant as it is kept (and read back)."""
+        return payload
+
+    def encode(self, payload: Any) -> bytes:
+        return dumps_payload(payload)
+
+    def key(self, cid: str, pid: str) -> Any:
+        return (cid, pid)
+
+    def decide(self, old: Record | None, sequence: int | None, sent: Any) -> str:
+        """created | replaced | unchanged | stale | conflict."""
+        if old is None:
+            return "created"
+        if sequence is None or old.sequence is None or sequence > old.sequence:
+            return "replaced"
+        if sequence == old.sequence:
+            return "unchanged" if old.sent == sent else "conflict"
+        return "stale"
+
+    async def put(self, cid: str, pid: str, sequence: int | None, sent: Any, body: bytes) -> str:
+        """Read, compare and write with no await in between: writers never interleave."""
+        key = self.key(cid, pid)
+        old = self.records.get(key)
+        outcome = self.decide(old, sequence, sent)
+        if outcome in ("created", "replaced"):
+            kept = old.sequence if sequence is None and old is not None else sequence
+            self.records[key] = Record(cid, pid, kept, sent, body)
+        return outcome
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def participant(self, cid: str, pid: str) -> web.Response:
+        record = self.records.get(self.key(cid, pid))
+        if record is None:
+            return answer(404, {"error": f"no participant {pid!r} in conversation {cid!r}"})
+        return web.Response(body=record.body, content_type="application/json")
+
+    def listed(self, cid: str) -> list[bytes]:
+        records = sorted((r for r in self.records.values() if r.cid == cid), key=lambda r: r.pid)
+        return [r.body for r in records]
+
+    def conversation(self, cid: str) -> web.Response:
+        bodies = self.listed(cid)
+        if not bodies:
+            return answer(404, {"error": f"no conversation {cid!r}"})
+        body = b'{"id":' + dumps_payload(cid) + b',"participants":[' + b",".join(bodies) + b"]}"
+        return web.Response(body=body, content_type="application/json")
+
+
+# --------------------------------------------------------------------------------------------
+# The application
+
+_STORE = web.AppKey("store", Store)
+
+
+async def _put(request: web.Request) -> web.Response:
+    store = request.app[_STORE]
+    cid, pid = request.match_info["cid"], request.match_info["pid"]
+    try:
+        sequence = store.sequence(request)
+        payload = store.parse(await request.read())
+        violations = store.validate(payload, pid)
+        if violations:
+            errors = [attrs.asdict(v) for v in violations]
+            return answer(422, {"errors": errors})
+        body = store.encode(store.transform(cid, pid, copy.deepcopy(payload)))
+    except Refused as refused:
+        return refused.response
+    outcome = await store.put(cid, pid, sequence, payload, body)
+    if outcome in ("stale", "conflict"):
+        return answer(409, {"error": f"{outcome} write; the stored participant is unchanged"})
+    return answer(201 if outcome == "created" else 200, {"id": pid, "outcome": outcome})
+
+
+async def _get(request: web.Request) -> web.Response:
+    return request.app[_STORE].participant(request.match_info["cid"], request.match_info["pid"])
+
+
+async def _conversation(request: web.Request) -> web.Response:
+    return request.app[_STORE].conversation(request.match_info["cid"])
+
+
+async def _health(_request: web.Request) -> web.Response:
+    return answer(200, {"status": "ok"})
+
+
+def app(store: type[Store] = Store) -> web.Application:
+    """A fresh application around a fresh ``store``."""
+    instance = store()
+    application = web.Application(client_max_size=instance.max_body)
+    application[_STORE] = instance
+    application.router.add_get("/health", _health)
+    application.router.add_get("/conversations/{cid}", _conversation)
+    application.router.add_get("/conversations/{cid}/participants/{pid}", _get)
+    application.router.add_put("/conversations/{cid}/participants/{pid}", _put)
+    return application
+
+
+@contextlib.contextmanager
+def running(application: web.Application) -> Iterator[str]:
+    """Serve ``application`` on 127.0.0.1 (a free port) from a thread with its own loop; the URL."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="buggy-target", daemon=True)
+    thread.start()
+    runner = web.AppRunner(application, access_log=None, shutdown_timeout=1.0)
+
+    async def start() -> int:
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        return int(runner.addresses[0][1])
+
+    try:
+        port = asyncio.run_coroutine_threadsafe(start(), loop).result(30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+# --------------------------------------------------------------------------------------------
+# The bugs
+
+
+def _strings(value: Any, change: Any) -> Any:
+    """``value`` with ``change`` applied to every string in it (keys left alone)."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, dict):
+        return {k: _strings(v, change) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strings(v, change) for v in value]
+    return value
+
+
+def _datetimes(value: Any) -> Iterator[re.Match[str]]:
+    if isinstance(value, str):
+        if m := _DATETIME.fullmatch(value):
+            yield m
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _datetimes(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _datetimes(v)
+
+
+class NotFoundIsEmpty(Store):
+    def participant(self, cid: str, pid: str) -> web.Response:
+        if self.key(cid, pid) not in self.records:
+            return answer(200, {})
+        return super().participant(cid, pid)
+
+
+class RefusesOffsets(Store):
+    def validate(self, payload: Any, pid: str) -> list[Violation]:
+        for m in _datetimes(payload):
+            if m["zone"] not in ("Z", "z"):
+                return [Violation("datetime.format", "$", "only UTC (Z) datetimes are supported")]
+        return super().validate(payload, pid)
+
+
+class SmallBodyLimit(Store):
+    max_body = 16 * 1024
+
+
+class AsciiOnly(Store):
+    def parse(self, body: bytes) -> Any:
+        try:
+            body.decode("ascii")
+        except UnicodeDecodeError:
+            raise Refused(answer(400, {"error": "the body is not ASCII"})) from None
+        return super().parse(body)
+
+
+class SkipsOrdering(Store):
+    def validate(self, payload: Any, pid: str) -> list[Violation]:
+        return [v for v in super().validate(payload, pid) if not v.rule.startswith("order.")]
+
+
+class DeepNesting500(Store):
+    def parse(self, body: bytes) -> Any:
+        try:
+            return loads(body)
+        except JsonError as exc:  # RecursionError escapes: aiohttp answers 500
+            raise Refused(answer(400, {"error": f"not JSON: {exc}"})) from None
+
+
+class LoneSurrogate500(Store):
+    def encode(self, payload: Any) -> bytes:
+        return orjson.dumps(payload)  # refuses lone surrogates: aiohttp answers 500
+
+
+class UnknownEnumToSentinel(Store):
+    def transform(self, cid: str, pid: str, payload: dict[str, Any]) -> dict[str, Any]:
+        for field, enum in ENUM_FIELDS.items():
+            head, _, tail = field.partition(".")
+            holder = payload.get(head) if tail else payload
+            key = tail or head
+            if isinstance(holder, dict) and isinstance(holder.get(key), str):
+                known = {m.value for m in known_values(enum, EDITION)}
+                if holder[key] not in known:
+                    holder[key] = "OutdatedSdkVersion"
+        return payload
+
+
+class TruncatesToSeconds(Store):
+    def transform(self, cid: str, pid: str, payload: dict[str, Any]) -> dict[str, Any]:
+        def whole_seconds(text: str) -> str:
+            m = _DATETIME.fullmatch(text)
+            return f"{m['head']}{m['zone']}" if m else text
+
+        result: dict[str, Any] = _strings(payload, whole_seconds)
+        return result
+
+
+class DropsDottedKeys(Store):
+    def transform(self, cid: str, pid: str, payload: dict[str, Any]) -> dict[str, Any]:
+        attributes = payload.get("attributes")
+        if isinstance(attributes, dict):
+            payload["attributes"] = {k: v for k, v in attributes.items() if "." not in k}
+        return payload
+
+
+class OffsetReadAsUtc(Store):
+    def transform(self, cid: str, pid: str, payload: dict[str, Any]) -> dict[str, Any]:
+        def as_utc(text: str) -> str:
+            # The wall-clock time is kept and the offset replaced by Z: another instant.
+            m = _DATETIME.fullmatch(text)
+            return f"{m['head']}{m['fraction'] or ''}Z" if m else text
+
+        result: dict[str, Any] = _strings(payload, as_utc)
+        return result
+
+
+class RepeatIsConflict(Store):
+    def decide(self, old: Record | None, sequence: int | None, sent: Any) -> str:
+        if old is not None and sequence is not None and sequence == old.sequence:
+            return "stale"
+        return super().decide(old, sequence, sent)
+
+
+class CountsRevisions(Store):
+    def __init__(self) -> None:
+        super().__init__()
+        self.revisions: dict[tuple[str, str], int] = {}
+
+    def transform(self, cid: str, pid: str, payload: dict[str, Any]) -> dict[str, Any]:
+        n = self.revisions[cid, pid] = self.revisions.get((cid, pid), 0) + 1
+        return {**payload, "x-revision": n}
+
+
+class IgnoresSequence(Store):
+    def decide(self, old: Record | None, sequence: int | None, sent: Any) -> str:
+        return super().decide(old, None, sent)
+
+
+class LostUpdates(Store):
+    async def put(self, cid: str, pid: str, sequence: int | None, sent: Any, body: bytes) -> str:
+        snapshot = dict(self.records)
+        key = self.key(cid, pid)
+        old = snapshot.get(key)
+        outcome = self.decide(old, sequence, sent)
+        await asyncio.sleep(0)  # other requests run here, and their writes are lost below
+        if outcome in ("created", "replaced"):
+            kept = old.sequence if sequence is None and old is not None else sequence
+            snapshot[key] = Record(cid, pid, kept, sent, body)
+            self.records = snapshot
+        return outcome
+
+
+class CrossedConversations(Store):
+    def key(self, cid: str, pid: str) -> Any:
+        return pid
+
+
+class ConversationKeepsFirst(Store):
+    """The conversation view is a cache filled on a participant's first write, never updated."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first: dict[Any, Record] = {}
+
+    async def put(self, cid: str, pid: str, sequence: int | None, sent: Any, body: bytes) -> str:
+        outcome = await super().put(cid, pid, sequence, sent, body)
+        if outcome == "created":
+            self.first[self.key(cid, pid)] = self.records[self.key(cid, pid)]
+        return outcome
+
+    def listed(self, cid: str) -> list[bytes]:
+        records = sorted((r for r in self.first.values() if r.cid == cid), key=lambda r: r.pid)
+        return [r.body for r in records]
+
+
+# --------------------------------------------------------------------------------------------
+# The catalog
+
+
+@dataclass(frozen=True)
+class SeededBug:
+    id: str
+    store: type[Store]
+    expected: frozenset[str]
+    """The properties this bug breaks, and no others."""
+    why: str
+    budget: float = 5.0
+
+
+def _bug(
+    id: str, store: type[Store], expected: set[str], why: str, budget: float = 5.0
+) -> SeededBug:
+    return SeededBug(id, store, frozenset(expected), why, budget)
+
+
+CATALOG: tuple[SeededBug, ...] = (
+    _bug(
+        "not-found-is-empty",
+        NotFoundIsEmpty,
+        {"not-found"},
+        "GET of a participant never written answers 200 {}",
+    ),
+    _bug(
+        "refuses-offsets",
+        RefusesOffsets,
+        {"accepts-valid"},
+        "datetimes with an offset other than Z are refused (422); lifecycles and the "
+        "tolerates-unknown payloads only use Z",
+    ),
+    _bug(
+        "small-body-limit",
+        SmallBodyLimit,
+        {"accepts-valid"},
+        "bodies over 16 KiB answer 413 (the contract demands 1 MiB): long strings and large "
+        "collections are refused; nothing else the checks send is that big",
+    ),
+    _bug(
+        "ascii-only",
+        AsciiOnly,
+        {"accepts-valid", "converges", "isolated"},
+        "a body with any non-ASCII byte is refused (400): unicode payloads, and also the "
+        "lifecycles' participants, whose names are often not ASCII, so they are never stored",
+    ),
+    _bug(
+        "skips-ordering",
+        SkipsOrdering,
+        {"rejects-invalid"},
+        "the order.* rules are not checked: out-of-order timestamps are stored",
+    ),
+    _bug(
+        "deep-nesting-500",
+        DeepNesting500,
+        {"no-server-errors"},
+        "JSON nested deeper than the parsers' recursion limit fails with 500",
+    ),
+    _bug(
+        "lone-surrogate-500",
+        LoneSurrogate500,
+        {"no-server-errors"},
+        "a (valid) string holding a lone surrogate escape cannot be encoded: 500",
+    ),
+    _bug(
+        "unknown-enum-to-sentinel",
+        UnknownEnumToSentinel,
+        {"tolerates-unknown", "round-trips"},
+        "enum strings outside the table are stored as OutdatedSdkVersion; lifecycles pass "
+        "through the unknown state 'scheduled' but no final snapshot is in it",
+    ),
+    _bug(
+        "truncates-to-seconds",
+        TruncatesToSeconds,
+        {"round-trips", "converges", "isolated"},
+        "datetimes are stored without their fraction of a second",
+    ),
+    _bug(
+        "drops-dotted-keys",
+        DropsDottedKeys,
+        {"round-trips"},
+        "attribute keys containing a dot are dropped when storing",
+    ),
+    _bug(
+        "offset-read-as-utc",
+        OffsetReadAsUtc,
+        {"round-trips"},
+        "an offset is replaced by Z, keeping the wall-clock time: another instant",
+    ),
+    _bug(
+        "repeat-is-conflict",
+        RepeatIsConflict,
+        {"idempotent"},
+        "repeating a write with the stored X-Sequence answers 409 even with the same body",
+    ),
+    _bug(
+        "counts-revisions",
+        CountsRevisions,
+        {"idempotent"},
+        "every accepted write bumps an extra x-revision property in the stored body",
+    ),
+    _bug(
+        "ignores-sequence",
+        IgnoresSequence,
+        {"converges"},
+        "X-Sequence is ignored: the last write wins, so a reordered or duplicated older "
+        "snapshot overwrites a newer one",
+    ),
+    _bug(
+        "lost-updates",
+        LostUpdates,
+        {"isolated"},
+        "a write copies the whole store, yields, then puts its copy back: concurrent writes "
+        "to other conversations are lost",
+    ),
+    _bug(
+        "crossed-conversations",
+        CrossedConversations,
+        {"converges"},
+        "records are keyed by participant id only: a participant id reused in another "
+        "conversation reads back the other conversation's snapshot",
+    ),
+    _bug(
+        "conversation-keeps-first",
+        ConversationKeepsFirst,
+        {"converges", "isolated"},
+        "GET /conversations/{cid} lists each participant's first snapshot, not its latest",
+    ),
+)
+"""Every seeded bug, by id."""
