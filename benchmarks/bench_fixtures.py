@@ -64,7 +64,8 @@ def main() -> None:
         print(f"generate participants, {N:,} valid records to JSON Lines ({size / 1e6:,.0f} MB):")
         print(f"  baseline (Faker pools + orjson, not valid): {N / t_base:>9,.0f} records/s")
         print(f"  callbacksim generate (valid, labels, manifest): {N / t_ours:>5,.0f} records/s")
-        print(f"  ratio: {t_base / t_ours:.2f}x; callbacksim peak RSS {rss_ours:,.0f} MB (target < 200)")
+        print(f"  ratio: {t_base / t_ours:.2f}x")
+        print(f"  callbacksim peak RSS: {rss_ours:,.0f} MB (target < 200)")
         lifecycles = max(1, N // 50)
         t_life, _ = _run(
             [

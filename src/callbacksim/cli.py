@@ -299,6 +299,7 @@ def _check(args: argparse.Namespace) -> int:
         properties=tuple(chosen),
         headers=headers,
         timeout=args.timeout,
+        adapter=args.adapter,
     )
     reporter = CheckReporter(sys.stdout, args.url)
     print(
@@ -306,10 +307,11 @@ def _check(args: argparse.Namespace) -> int:
         f"budget {args.budget:g} s, seed {args.seed}"
     )
     outcomes = run_checks(cfg, on_start=reporter.start, on_done=reporter.done)
-    skipped = [p for p in PROPERTIES if p not in chosen]
     from callbacksim.simulator.checks import Outcome
 
-    everything = outcomes + [Outcome(p, "skipped", 0, 0.0, note="not selected") for p in skipped]
+    done = {o.id for o in outcomes}
+    unselected = [p for p in PROPERTIES if p not in done]
+    everything = outcomes + [Outcome(p, "skipped", 0, 0.0, note="not selected") for p in unselected]
     reporter.summary(outcomes)
     if args.report:
         report = {
@@ -591,6 +593,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "--header", type=_header, action="append", help="'Name: value' sent with every request"
     )
     p.add_argument("--timeout", type=float, default=10.0, help="per-request timeout (default 10 s)")
+    p.add_argument(
+        "--adapter",
+        default="store",
+        help="store (default), notification, eventbridge or package.module:Class; properties "
+        "that read back are skipped when the adapter cannot",
+    )
     p.add_argument("--report", help="write a JSON report to this file")
     p.add_argument("--junit", help="write a JUnit XML report to this file")
     p.set_defaults(handler=_check)

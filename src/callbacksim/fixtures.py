@@ -95,14 +95,28 @@ def participant_records(
     anchor_ms: int | None = None,
 ) -> Iterator[Labelled]:
     """The records of a participant fixture, streamed. ``coverage``, if given, is fed every
-    distinct record shape (bulk copies share their shape with the record they were made from)."""
+    distinct record shape (bulk copies share their shape with the record they were made from).
+
+    A usage error (``exhaustive`` with the sdk-269 edition) is raised here, at the call, before
+    anything is written."""
     if exhaustive:
         if edition is not Edition.SEED:
             msg = "--exhaustive lists every ordering class of the seed edition only (the sdk-269 "
             msg += "edition has 6.7 million); drop --edition sdk-269"
             raise UsageError(msg)
-        yield from _exhaustive(seed, coverage, anchor_ms)
-        return
+        return _exhaustive(seed, coverage, anchor_ms)
+    return _records(seed, count, mode, edition, rules, coverage, anchor_ms)
+
+
+def _records(
+    seed: int,
+    count: int,
+    mode: Mode,
+    edition: Edition,
+    rules: RuleSet,
+    coverage: Coverage | None,
+    anchor_ms: int | None,
+) -> Iterator[Labelled]:
     ch = RandomChooser(seed)
     bulk = BulkParticipants(seed + 1, Shape(edition=edition, rules=rules, anchor_ms=anchor_ms))
     produced = 0

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import attrs
 import orjson
@@ -92,21 +92,22 @@ def run_participants(job: ParticipantJob) -> dict[str, Any]:
     by_kind: Counter[str] = Counter()
     by_rule: Counter[str] = Counter()
     by_feature: Counter[str] = Counter()
+    # Called here, not in payloads(): its usage errors come before any file is opened.
+    records = participant_records(
+        job.seed,
+        count=job.count,
+        mode=job.mode,
+        edition=job.edition,
+        rules=job.rules,
+        exhaustive=job.exhaustive,
+        coverage=coverage,
+        anchor_ms=job.epoch_ms,
+    )
     label_path = Path(job.labels) if job.labels else sink.sidecar(".labels.jsonl")
-    label_handle = label_path.open("wb") if label_path is not None else None
+    label_handle = _open_for_writing(label_path) if label_path is not None else None
     try:
 
         def payloads() -> Iterator[Any]:
-            records = participant_records(
-                job.seed,
-                count=job.count,
-                mode=job.mode,
-                edition=job.edition,
-                rules=job.rules,
-                exhaustive=job.exhaustive,
-                coverage=coverage,
-                anchor_ms=job.epoch_ms,
-            )
             write_label = label_handle.write if label_handle is not None else None
             for index, record in enumerate(records):
                 by_kind[record.kind] += 1
@@ -156,10 +157,27 @@ def run_participants(job: ParticipantJob) -> dict[str, Any]:
 _VALID_LABEL_TAIL = orjson.dumps(Labelled(None).label(0))[len(b'{"index":0,') :]
 
 
+def _open_for_writing(path: Path) -> IO[bytes]:
+    """A sidecar file (labels) opened for writing, its directory made; `UsageError` if not."""
+    try:
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True)
+        return path.open("wb")
+    except OSError as exc:
+        msg = f"cannot write {path}: {exc.strerror}"
+        raise UsageError(msg) from None
+
+
 def _write_manifest(explicit: str | None, sink: RecordSink, manifest: dict[str, Any]) -> None:
     path = Path(explicit) if explicit else sink.sidecar(".manifest.json")
     if path is not None:
-        write_json(path, manifest)
+        try:
+            if not path.parent.exists():
+                path.parent.mkdir(parents=True)
+            write_json(path, manifest)
+        except OSError as exc:
+            msg = f"cannot write {path}: {exc.strerror}"
+            raise UsageError(msg) from None
 
 
 def run_lifecycles(job: LifecycleJob) -> dict[str, Any]:

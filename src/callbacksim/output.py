@@ -73,6 +73,9 @@ class RecordSink:
         if out == "-" and fmt is OutputFormat.DIR:
             msg = "--format dir needs a directory for --out, not - (standard output)"
             raise UsageError(msg)
+        if out != "-" and fmt is not OutputFormat.DIR and Path(out).is_dir():
+            msg = f"{out} is a directory; pass a file path, or use --format dir"
+            raise UsageError(msg)
 
     @property
     def to_stdout(self) -> bool:

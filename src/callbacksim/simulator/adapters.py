@@ -195,7 +195,11 @@ def load_adapter(name: str) -> Adapter:
     except (ImportError, AttributeError) as exc:
         msg = f"cannot load the adapter {name!r}: {exc}; is its package importable (PYTHONPATH)?"
         raise UsageError(msg) from None
-    instance = cls()
+    try:
+        instance = cls()
+    except TypeError as exc:  # not a class, or one that needs arguments
+        msg = f"cannot load the adapter {name!r}: {attr} cannot be made without arguments ({exc})"
+        raise UsageError(msg) from None
     needed = (
         "name",
         "request",

@@ -105,6 +105,10 @@ class ReplayResult:
         return out
 
 
+_LINE_START = b'{"conversationId":'
+"""How every ledger line begins (`_outcome` builds the entry with that key first)."""
+
+
 def read_ledger(path: Path) -> tuple[set[Key], Counter[str]]:
     """The events a ledger records, and its counts by outcome. A torn last line (a run killed while
     writing it) is cut off the file, so appending goes on cleanly."""
@@ -114,9 +118,6 @@ def read_ledger(path: Path) -> tuple[set[Key], Counter[str]]:
         return done, counts
     data = path.read_bytes()
     end = data.rfind(b"\n") + 1
-    if end < len(data):
-        with path.open("r+b") as handle:
-            handle.truncate(end)
     for number, line in enumerate(data[:end].splitlines(), start=1):
         if not line.strip():
             continue
@@ -134,6 +135,15 @@ def read_ledger(path: Path) -> tuple[set[Key], Counter[str]]:
         if key not in done:
             done.add(key)
             counts[outcome] += 1
+    # Cut the torn line only once the file proved a ledger, and only if it begins like a line the
+    # ledger writes: a file that is no ledger is left as it was.
+    tail = data[end:]
+    if tail:
+        if not (tail.startswith(_LINE_START) or _LINE_START.startswith(tail)):
+            msg = f"{path} does not end with a ledger line; pass the ledger a replay wrote"
+            raise UsageError(msg)
+        with path.open("r+b") as handle:
+            handle.truncate(end)
     return done, counts
 
 
