@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import hypothesis  # noqa: F401  (before callbacksim.strategies; see the pytest plugin's note)
 import orjson
 import pytest
-from hypothesis import find, given
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
@@ -129,7 +129,7 @@ def assert_lifecycle(lc: Lifecycle, edition: Edition, profile: Profile = DEFAULT
     # Every change is a row of the state machine; every participant ends in a final state.
     states: dict[str, str | None] = {}
     for e in events:
-        role, before, after = e.participant["purpose"], states.get(e.participant_id), None
+        role, before = e.participant["purpose"], states.get(e.participant_id)
         after = e.participant["state"]
         assert after in allowed(role, before).values(), (role, before, after)
         states[e.participant_id] = after
@@ -517,16 +517,31 @@ def test_event_wire_form() -> None:
 
 
 @given(lifecycles())
-def test_strategy_lifecycles_keep_every_promise(lc: Lifecycle) -> None:
+def test_strategy_passes_health_checks_at_default_settings(lc: Lifecycle) -> None:
+    """Default settings, nothing suppressed; the checks below drop only the deadline, which
+    measures their own (heavier) assertions, not the strategy."""
     assert isinstance(lc, Lifecycle)
+    assert lc.events
+
+
+@given(lifecycles(edition="sdk-269", paths=["transfer", "hold", "park", "timeout", "ivr"]))
+def test_strategy_passes_health_checks_for_busy_conversations(lc: Lifecycle) -> None:
+    assert len(lc.events) >= 15
+
+
+@settings(deadline=None)
+@given(lifecycles())
+def test_strategy_lifecycles_keep_every_promise(lc: Lifecycle) -> None:
     assert_lifecycle_from_strategy(lc, SEED)
 
 
+@settings(deadline=None)
 @given(lifecycles(edition="sdk-269"))
 def test_strategy_lifecycles_keep_every_promise_sdk_269(lc: Lifecycle) -> None:
     assert_lifecycle_from_strategy(lc, SDK)
 
 
+@settings(deadline=None)
 @given(st.data())
 def test_strategy_takes_required_paths(data: st.DataObject) -> None:
     path = data.draw(st.sampled_from(sorted(PATHS)), label="path")

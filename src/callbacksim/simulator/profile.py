@@ -151,6 +151,11 @@ def _number(name: str, raw: Any, kind: str) -> float:
         bounds = "between 0 and 1" if kind == "probability" else "a finite number >= 0"
         msg = f"profile parameter {name} must be {bounds}, got {raw!r}"
         raise UsageError(msg)
+    # Spreads and counts beyond these make no realistic callback and only overflow or hang.
+    limit = 5.0 if name.endswith("_sigma") else 100.0 if name.startswith("max_") else None
+    if limit is not None and value > limit:
+        msg = f"profile parameter {name} must be at most {limit:g}, got {raw!r}"
+        raise UsageError(msg)
     return value
 
 

@@ -352,7 +352,8 @@ def lifecycles(
 
     ``paths`` names paths every lifecycle must take (see ``PATHS`` in that module: "hold",
     "timeout", "wrapup-skipped", ...); ``profile`` tunes the timing. Shrinks toward a short, simple
-    conversation: an immediate callback accepted at the first offer, no hold, no wrap-up.
+    conversation: unconstrained, a scheduled callback cancelled before routing (four events); a
+    served one, an immediate callback accepted at the first offer, with no hold and no wrap-up.
     """
     from callbacksim.simulator.lifecycle import _conflicts, simulate
     from callbacksim.simulator.profile import DEFAULT
