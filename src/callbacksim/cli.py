@@ -66,13 +66,17 @@ def _add_profile_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_model_options(p: argparse.ArgumentParser) -> None:
+def _add_edition_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--edition",
         type=_choice(Edition),
         default=Edition.SEED,
         help="model edition: seed (the documented model, default) or sdk-269",
     )
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    _add_edition_option(p)
     p.add_argument(
         "--rules",
         type=_choice(RuleSet),
@@ -482,12 +486,7 @@ def _build_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="input file, or - for standard input")
-    p.add_argument(
-        "--edition",
-        type=_choice(Edition),
-        default=Edition.SEED,
-        help="model edition: seed (default) or sdk-269",
-    )
+    _add_edition_option(p)
     p.add_argument("--format", choices=["text", "json"], default="text", help="text or json")
     p.add_argument(
         "--input-format",
@@ -559,12 +558,7 @@ def _build_parser() -> argparse.ArgumentParser:
         default=InputFormat.AUTO,
         help="how to read --file (default: auto)",
     )
-    p.add_argument(
-        "--edition",
-        type=_choice(Edition),
-        default=Edition.SEED,
-        help="model edition: seed (default) or sdk-269",
-    )
+    _add_edition_option(p)
     p.add_argument("--epoch", type=_epoch, help="start instant (default 2026-01-01T00:00:00Z)")
     p.add_argument("--svg", help="write an SVG picture to this file")
     p.add_argument("--html", help="write an HTML page to this file")
@@ -630,12 +624,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="lifecycle events (as `generate lifecycles` writes)")
     p.add_argument("--lifecycles", type=int, help="generate N lifecycles instead of a file")
     p.add_argument("--seed", type=int, default=0, help="seed of generation and faults (default 0)")
-    p.add_argument(
-        "--edition",
-        type=_choice(Edition),
-        default=Edition.SEED,
-        help="model edition: seed (default) or sdk-269",
-    )
+    _add_edition_option(p)
     p.add_argument("--epoch", type=_epoch, help="start instant of generated lifecycles")
     _add_profile_options(p)
     p.add_argument(

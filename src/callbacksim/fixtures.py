@@ -48,6 +48,7 @@ from callbacksim.model import (
     known_values,
 )
 from callbacksim.orderings import OrderingClass, classes, relation, walk
+from callbacksim.output import sidecar_path
 from callbacksim.rules import RuleSet, rule_ids, timestamps
 
 __all__ = ["Labelled", "Mode", "iter_fixture", "load_labelled", "participant_records"]
@@ -147,6 +148,8 @@ def _records(
             record = Labelled(payload, "unusual", features=features)
         else:
             bad = build_invalid(ch, ch.pick(invalid_ids), edition=edition, rules=rules)
+            if coverage is not None:
+                coverage.add(bad.payload)
             record = Labelled(bad.payload, "invalid", rules=(bad.rule,), path_id=bad.path_id)
         yield record
         produced += 1
@@ -262,7 +265,7 @@ def iter_fixture(path: str | Path, labels: str | Path | None = None) -> Iterator
     from callbacksim.records import open_source, read_records
 
     p = Path(path)
-    label_path = Path(labels) if labels is not None else _sidecar(p, ".labels.jsonl")
+    label_path = Path(labels) if labels is not None else sidecar_path(p, ".labels.jsonl")
     label_lines: Iterable[bytes] = ()
     handle = None
     if label_path.exists():
@@ -301,12 +304,3 @@ def load_labelled(path: str | Path, *, kind: str | None = None) -> list[Any]:
         tag = record.rules[0] if record.rules else "+".join(record.features) or record.kind
         out.append(pytest.param(record, id=f"{index}-{record.kind}-{tag}"))
     return out
-
-
-def _sidecar(path: Path, suffix: str) -> Path:
-    name = path.name
-    for ext in (".jsonl", ".ndjson", ".json"):
-        if name.endswith(ext):
-            name = name[: -len(ext)]
-            break
-    return path.with_name(name + suffix)

@@ -19,7 +19,7 @@ import orjson
 
 from callbacksim.errors import UsageError
 
-__all__ = ["OutputFormat", "RecordSink", "manifest_versions", "write_json"]
+__all__ = ["OutputFormat", "RecordSink", "manifest_versions", "sidecar_path", "write_json"]
 
 
 class OutputFormat(StrEnum):
@@ -45,6 +45,17 @@ def manifest_versions() -> dict[str, str]:
             out[name] = "not installed"
     out["python"] = ".".join(map(str, sys.version_info[:3]))
     return out
+
+
+def sidecar_path(path: Path, suffix: str) -> Path:
+    """The file next to ``path`` with its JSON extension replaced by ``suffix``
+    (``a.jsonl`` -> ``a.labels.jsonl``)."""
+    name = path.name
+    for ext in (".jsonl", ".ndjson", ".json"):
+        if name.endswith(ext):
+            name = name[: -len(ext)]
+            break
+    return path.with_name(name + suffix)
 
 
 class _Digest:
@@ -88,12 +99,7 @@ class RecordSink:
         p = Path(self.out)
         if self.fmt is OutputFormat.DIR:
             return p / suffix.lstrip(".")
-        name = p.name
-        for ext in (".jsonl", ".ndjson", ".json"):
-            if name.endswith(ext):
-                name = name[: -len(ext)]
-                break
-        return p.with_name(name + suffix)
+        return sidecar_path(p, suffix)
 
     @contextmanager
     def _stream(self) -> Iterator[IO[bytes]]:

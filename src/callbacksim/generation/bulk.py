@@ -24,22 +24,14 @@ from callbacksim.generation import vocab
 from callbacksim.generation.chooser import RandomChooser
 from callbacksim.generation.participants import Shape, build_participant
 from callbacksim.generation.population import Population
+from callbacksim.model import Edition
+from callbacksim.rules import timestamps
 from callbacksim.wiretime import date_prefix, day_number, shift_days
 
 __all__ = ["BulkParticipants"]
 
-_TOP_TIMES = (
-    "startTime",
-    "startAlertingTime",
-    "connectedTime",
-    "endTime",
-    "startHoldTime",
-    "startAcwTime",
-    "endAcwTime",
-    "parkTime",
-    "resumeTime",
-    "callbackScheduledTime",
-)
+# Every top-level timestamp property (the nested wrapup.endTime is shifted on its own).
+_TOP_TIMES = tuple(k for k in timestamps(Edition.SDK_269) if "." not in k)
 
 
 class BulkParticipants:

@@ -33,6 +33,7 @@ __all__ = [
     "build_participant",
     "copy_payload",
     "layout",
+    "preview_payload",
     "state_bounds",
     "states",
     "states_for",
@@ -385,7 +386,7 @@ def build_participant(
         if key in times:
             out[key] = times[key]
     if chance(0.08):
-        out["outboundPreview"] = _preview(ch, pop)
+        out["outboundPreview"] = preview_payload(ch, pop)
     if chance(0.03):
         out["voicemail"] = {
             "id": vocab.entity_id(ch),
@@ -470,7 +471,8 @@ def _routing(
     return out
 
 
-def _preview(ch: Chooser, pop: Population) -> dict[str, Any]:
+def preview_payload(ch: Chooser, pop: Population) -> dict[str, Any]:
+    """An ``outboundPreview`` (DialerPreview) of one of the population's campaigns."""
     campaign, contact_list = ch.pick(pop.campaigns)
     return {
         "id": vocab.entity_id(ch),

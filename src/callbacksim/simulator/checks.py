@@ -458,13 +458,13 @@ def _deliveries(lifecycle: Lifecycle, r: random.Random, faults: bool) -> list[Ev
     return out
 
 
-def _converged(s: _Session, lifecycle: Lifecycle, cid: str) -> None:
+def _converged(s: _Session, lifecycle: Lifecycle, cid: str, edition: Edition) -> None:
     """Every participant of ``lifecycle``, stored under conversation ``cid``, reads back as its
-    last snapshot, and the conversation lists exactly them."""
+    last snapshot, and the conversation lists exactly them, each as its last snapshot."""
     finals = lifecycle.finals()
     for pid, final in finals.items():
         got, back = s.read(cid, pid)
-        diff = differences(final, back)
+        diff = differences(final, back, edition=edition)
         if got.status != 200 or diff:
             s.fail(
                 f"participant {pid} ({final.get('purpose')}) did not converge to its last snapshot",
@@ -483,6 +483,16 @@ def _converged(s: _Session, lifecycle: Lifecycle, cid: str) -> None:
             f"{ids}",
             [e.to_wire() for e in lifecycle.events],
         )
+    for listed in stored or []:
+        final = finals[str(listed.get("id"))]
+        diff = differences(final, listed, edition=edition)
+        if diff:
+            s.fail(
+                "the conversation did not list its participants' final snapshots",
+                f"participant {listed.get('id')} as its last snapshot",
+                "; ".join(diff[:5]),
+                [e.to_wire() for e in lifecycle.events],
+            )
 
 
 def _converges(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
@@ -491,7 +501,7 @@ def _converges(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
         cid = _fresh()
         for event in _deliveries(lifecycle, random.Random(shuffle_seed), faults):
             s.put(cid, event.participant_id, event.participant, event.sequence)
-        _converged(s, lifecycle, cid)
+        _converged(s, lifecycle, cid, cfg.edition)
 
     strategy = st.tuples(lifecycles(edition=cfg.edition), st.booleans(), st.integers(0, 2**16))
     return strategy, body
@@ -588,7 +598,7 @@ def _isolated(cfg: CheckConfig, client: HttpClient, adapter: Adapter, deadline: 
         for lifecycle, cid in batch:
             session = _Session(client, adapter)
             try:
-                _converged(session, lifecycle, cid)
+                _converged(session, lifecycle, cid, cfg.edition)
             except _Broken as broken:
                 failure = attrs.evolve(
                     broken.failure,

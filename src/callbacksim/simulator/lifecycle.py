@@ -29,8 +29,10 @@ import attrs
 from callbacksim.errors import UsageError
 from callbacksim.generation import vocab
 from callbacksim.generation.chooser import Chooser
+from callbacksim.generation.participants import preview_payload
 from callbacksim.generation.population import Population, default_population
 from callbacksim.model import Edition
+from callbacksim.rules import timestamps
 from callbacksim.simulator.machine import step
 from callbacksim.simulator.profile import DEFAULT, Profile
 from callbacksim.wiretime import format_epoch_ms
@@ -334,20 +336,7 @@ class _Run:
         self.events.append((t, len(self.events), Event(t, self.cid, leg.pid, leg.seq, snap)))
 
 
-_TIMES = frozenset(
-    {
-        "startTime",
-        "startAlertingTime",
-        "connectedTime",
-        "endTime",
-        "startHoldTime",
-        "startAcwTime",
-        "endAcwTime",
-        "parkTime",
-        "resumeTime",
-        "callbackScheduledTime",
-    }
-)
+_TIMES = frozenset(k for k in timestamps(Edition.SDK_269) if "." not in k)
 _WIRE = {
     "start": "startTime",
     "alerting": "startAlertingTime",
@@ -383,7 +372,7 @@ def simulate(
     queue = ch.pick(pop.queues)
     customer_name = vocab.person_name(ch)
     numbers = [vocab.e164_number(ch) for _ in range(ch.between(1, 2))]
-    preview = _preview(ch, pop) if plan.preview else None
+    preview = preview_payload(ch, pop) if plan.preview else None
 
     if plan.ivr:
         ivr = _Leg("ivr", run.new_id())
@@ -587,18 +576,6 @@ def _after_call(run: _Run, ch: Chooser, profile: Profile, mode: str, agent: _Leg
             wrapup["notes"] = ch.pick(vocab.NOTES)
         wrapup |= {"durationSeconds": (done - end) // 1000, "endTime": format_epoch_ms(done)}
         run.change(agent, "wrapup", done, acw_end=done, wrapup=wrapup)
-
-
-def _preview(ch: Chooser, pop: Population) -> dict[str, Any]:
-    campaign, contact_list = ch.pick(pop.campaigns)
-    return {
-        "id": vocab.entity_id(ch),
-        "contactId": vocab.entity_id(ch),
-        "contactListId": contact_list,
-        "campaignId": campaign,
-        "phoneNumberColumns": [{"columnName": "Cell", "type": "cell"}],
-        "callbackAutoAnswer": False,
-    }
 
 
 class LifecycleStream:

@@ -319,7 +319,15 @@ def replay(
             await one(lifecycle)
 
     async def everything() -> None:
-        await asyncio.gather(*(worker() for _ in range(max(1, cfg.concurrency))))
+        tasks = [asyncio.ensure_future(worker()) for _ in range(max(1, cfg.concurrency))]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            # One worker failed (an adapter raising, say): stop the others too, rather than leave
+            # them sending, and writing to a closed ledger, after replay has returned.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     wall0 = time.monotonic()
     try:
