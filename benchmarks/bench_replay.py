@@ -1,0 +1,189 @@
+"""Replay throughput against a minimal target, benchmarked against a bare client loop.
+
+The target (a separate process on 127.0.0.1) answers 200 to any PUT at once. Both sides send the
+same requests: the store adapter's PUTs for the same lifecycles (paths, ``X-Sequence`` headers and
+bodies, each body padded to about 2 KB), over 32 connections.
+
+- bare: an aiohttp ``ClientSession`` with 32 workers sending the precomputed requests;
+- replay: ``callbacksim.simulator.replay.replay`` with concurrency 32, no faults, no ledger,
+  ``verify=False`` (it builds each request itself, keeps per-participant order, records latency).
+
+Rounds are interleaved (bare, replay, bare, ...), three of each; the median requests/s of each side
+and their ratio are printed, and the CPU time per request of the benchmark process (steadier than
+wall time on a busy machine). Target (replay issue): replay at least 0.8 of the bare loop, measured
+on one core (the benchmark process is pinned to one CPU, the target to another when there is one).
+
+Usage: ``python benchmarks/bench_replay.py [LIFECYCLES]`` (default 1000, about 11,000 requests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import aiohttp
+import attrs
+
+from callbacksim.codec import dumps_payload
+from callbacksim.generation.participants import ANCHOR
+from callbacksim.simulator.adapters import Delivery, StoreAdapter
+from callbacksim.simulator.client import HttpClient
+from callbacksim.simulator.lifecycle import Lifecycle, LifecycleStream
+from callbacksim.simulator.replay import ReplayConfig, replay
+from callbacksim.wiretime import epoch_ms
+
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+CONCURRENCY = 32
+ROUNDS = 3
+BODY_BYTES = 2048
+TARGET_RATIO = 0.8
+
+TARGET = """
+import asyncio, sys
+from aiohttp import web
+
+async def put(request):
+    await request.read()
+    return web.Response(status=200)
+
+async def main():
+    app = web.Application()
+    app.router.add_route("PUT", "/{tail:.*}", put)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0, backlog=1024).start()
+    print(runner.addresses[0][1], flush=True)
+    # Serve until the benchmark closes stdin.
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await runner.cleanup()
+
+asyncio.run(main())
+"""
+
+
+def padded(lc: Lifecycle) -> Lifecycle:
+    """The lifecycle with every snapshot padded (a ``notes`` field) to about 2 KB of JSON."""
+    events = []
+    for e in lc.events:
+        size = len(dumps_payload(e.participant))
+        notes = "n" * max(0, BODY_BYTES - size - len(',"notes":""'))
+        events.append(attrs.evolve(e, participant={**e.participant, "notes": notes}))
+    return attrs.evolve(lc, events=tuple(events))
+
+
+def start_target(cpu: int | None) -> tuple[subprocess.Popen[str], str]:
+    target = subprocess.Popen(
+        [sys.executable, "-c", TARGET], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert target.stdout is not None
+    port = int(target.stdout.readline())
+    if cpu is not None:
+        os.sched_setaffinity(target.pid, {cpu})
+    return target, f"http://127.0.0.1:{port}"
+
+
+async def bare_loop(url: str, requests: list[tuple[str, bytes, dict[str, str]]]) -> float:
+    """Seconds to send ``requests`` with 32 workers on one session."""
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        source = iter(requests)
+        statuses: list[int] = []
+
+        async def worker() -> None:
+            for path, body, headers in source:
+                async with session.put(url + path, data=body, headers=headers) as answer:
+                    await answer.read()
+                    statuses.append(answer.status)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        seconds = time.perf_counter() - started
+    assert statuses.count(200) == len(requests), "the bare loop saw errors"
+    return seconds
+
+
+def replay_round(url: str, lifecycles: list[Lifecycle], events: int) -> float:
+    """Seconds for callbacksim's replay of ``lifecycles``."""
+    cfg = ReplayConfig(concurrency=CONCURRENCY, verify=False)
+    with HttpClient(url, connections=CONCURRENCY) as client:
+        started = time.perf_counter()
+        result = replay(client, StoreAdapter(), lifecycles, cfg)
+        seconds = time.perf_counter() - started
+    assert result.delivered == result.requests == events, "the replay saw errors"
+    return seconds
+
+
+def main() -> None:
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    mine = cpus[0] if cpus else None
+    other = cpus[1] if len(cpus) > 1 else None
+    if mine is not None:
+        os.sched_setaffinity(0, {mine})
+
+    stream = LifecycleStream(21, start_ms=epoch_ms(ANCHOR))
+    lifecycles = [padded(lc) for lc in itertools.islice(stream, N)]
+    adapter = StoreAdapter()
+    requests: list[tuple[str, bytes, dict[str, str]]] = []
+    for lc in lifecycles:
+        for e in lc.events:
+            r = adapter.request(Delivery(e.to_wire(), (), ""))
+            requests.append((r.path, r.body or b"", dict(r.headers)))
+    n = len(requests)
+    mean_body = statistics.mean(len(body) for _, body, _ in requests)
+
+    target, url = start_target(other)
+    print("== replay throughput against a minimal target (PUT -> 200)")
+    print(f"  lifecycles {N}, requests {n:,} per round, mean body {mean_body:,.0f} bytes")
+    print(
+        f"  concurrency {CONCURRENCY}; benchmark on CPU {mine}, target on CPU "
+        f"{other if other is not None else 'shared'}"
+    )
+    bare: list[float] = []
+    ours: list[float] = []
+    bare_cpu: list[float] = []
+    ours_cpu: list[float] = []
+    try:
+        # Warm up both paths (connections, imports, caches) before measuring.
+        asyncio.run(bare_loop(url, requests[:500]))
+        replay_round(url, lifecycles[:40], sum(len(lc.events) for lc in lifecycles[:40]))
+        for i in range(ROUNDS):
+            cpu = time.process_time()
+            bare.append(n / asyncio.run(bare_loop(url, requests)))
+            bare_cpu.append((time.process_time() - cpu) / n * 1e6)
+            print(
+                f"  round {i + 1}: bare loop   {bare[-1]:>9,.0f} requests/s "
+                f"({bare_cpu[-1]:.0f} us CPU per request)"
+            )
+            cpu = time.process_time()
+            ours.append(n / replay_round(url, lifecycles, n))
+            ours_cpu.append((time.process_time() - cpu) / n * 1e6)
+            print(
+                f"  round {i + 1}: callbacksim {ours[-1]:>9,.0f} requests/s "
+                f"({ours_cpu[-1]:.0f} us CPU per request)"
+            )
+    finally:
+        assert target.stdin is not None
+        target.stdin.close()
+        try:
+            target.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            target.kill()
+            target.wait()
+    b, o = statistics.median(bare), statistics.median(ours)
+    ratio = o / b
+    verdict = "OK" if ratio >= TARGET_RATIO else "BELOW TARGET"
+    print(f"  bare loop (median):   {b:>9,.0f} requests/s")
+    print(f"  callbacksim (median): {o:>9,.0f} requests/s")
+    print(f"  ratio callbacksim / bare: {ratio:.2f} (target >= {TARGET_RATIO}): {verdict}")
+    # CPU time per request of this process is less sensitive to other load on the machine.
+    cpu_ratio = statistics.median(bare_cpu) / statistics.median(ours_cpu)
+    print(f"  ratio by CPU per request (bare / callbacksim): {cpu_ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
