@@ -34,6 +34,12 @@ __all__ = ["BulkParticipants"]
 _TOP_TIMES = tuple(k for k in timestamps(Edition.SDK_269) if "." not in k)
 
 
+# A pool member: the payload, its instants as (key, day number, rest of the text), its wrap-up
+# end (or None), how many callback numbers it has (0: no customer data to vary), whether it has
+# an address to vary, and whether it is a customer leg.
+_Entry = tuple[dict[str, Any], tuple[tuple[str, int, str], ...], str | None, int, bool, bool]
+
+
 class BulkParticipants:
     """An endless, seeded stream of valid participant payloads of one `Shape`."""
 
@@ -43,33 +49,38 @@ class BulkParticipants:
         shape: Shape | None = None,
         *,
         pool_size: int = 2048,
-        refresh: float = 0.05,
+        refresh: float = 0.02,
         population: Population | None = None,
     ) -> None:
         self._ch = RandomChooser(seed)
+        self._random = self._ch.rng.random
+        self._bits = self._ch.rng.getrandbits
         self._shape = shape or Shape()
-        self._pool: list[tuple[dict[str, Any], tuple[tuple[str, int, str], ...]]] = []
+        self._pool: list[_Entry] = []
         self._pool_size = pool_size
         self._refresh = refresh
         self._population = population
         self.fresh = False
         """Whether the last record was built from scratch (not copied from a pool member)."""
 
-    def _fresh(self) -> tuple[dict[str, Any], tuple[tuple[str, int, str], ...]]:
+    def _fresh(self) -> _Entry:
         payload = build_participant(self._ch, self._shape, population=self._population)
         # Each instant split once into its day number and the rest of its text, so that a shifted
         # copy costs one cache look-up per instant.
         times = tuple(
             (k, day_number(payload[k]), payload[k][10:]) for k in _TOP_TIMES if k in payload
         )
-        return payload, times
+        wrapup = payload.get("wrapup")
+        end = wrapup.get("endTime") if isinstance(wrapup, dict) else None
+        names = len(payload["callbackNumbers"]) if "callbackUserName" in payload else 0
+        customer = payload.get("purpose") == "customer"
+        return payload, times, end, names, customer and "address" in payload, customer
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return self
 
     def __next__(self) -> dict[str, Any]:
-        ch, pool = self._ch, self._pool
-        random = ch.rng.random
+        pool, random = self._pool, self._random
         self.fresh = True
         if len(pool) < self._pool_size:
             entry = self._fresh()
@@ -80,21 +91,22 @@ class BulkParticipants:
             entry = pool[slot] = self._fresh()
             return entry[0]
         self.fresh = False
-        skeleton, times = pool[slot]
+        skeleton, times, wrapup_end, names, address, customer = pool[slot]
         record = dict(skeleton)
-        record["id"] = vocab.entity_id(ch)
+        record["id"] = vocab.uuid_text(self._bits(128))
         days = int(random() * 365) - 182
         for key, day, rest in times:
             record[key] = date_prefix(day + days) + rest
-        wrapup = skeleton.get("wrapup")
-        if wrapup is not None and "endTime" in wrapup:
-            record["wrapup"] = {**wrapup, "endTime": shift_days(wrapup["endTime"], days)}
-        if "callbackUserName" in skeleton and random() < 0.5:
+        if wrapup_end is not None:
+            record["wrapup"] = {**skeleton["wrapup"], "endTime": shift_days(wrapup_end, days)}
+        if names and random() < 0.3:
+            ch = self._ch
             name = vocab.person_name(ch)
+            numbers = [vocab.e164_number(ch) for _ in range(names)]
             record["callbackUserName"] = name
-            record["callbackNumbers"] = [vocab.e164_number(ch) for _ in skeleton["callbackNumbers"]]
-            if skeleton.get("purpose") == "customer":
+            record["callbackNumbers"] = numbers
+            if customer:
                 record["name"] = name
-                if "address" in skeleton:
-                    record["address"] = record["callbackNumbers"][0]
+                if address:
+                    record["address"] = numbers[0]
         return record

@@ -17,6 +17,7 @@ __all__ = [
     "e164_number",
     "entity_id",
     "person_name",
+    "uuid_text",
 ]
 
 # Display names by locale: given names and family names, joined in the locale's own order.
@@ -276,7 +277,12 @@ _VARIANT = {f"{i:x}": f"{8 | (i & 3):x}" for i in range(16)}
 
 def entity_id(ch: Chooser) -> str:
     """A version-4 UUID in lower-case hex, as Genesys Cloud ids are."""
-    h = f"{ch.bits(128):032x}"
+    return uuid_text(ch.bits(128))
+
+
+def uuid_text(bits: int) -> str:
+    """The version-4 UUID made of 128 random bits (the version and variant bits overwritten)."""
+    h = f"{bits:032x}"
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
