@@ -49,7 +49,7 @@ class BulkParticipants:
         shape: Shape | None = None,
         *,
         pool_size: int = 2048,
-        refresh: float = 0.02,
+        refresh: float = 0.01,
         population: Population | None = None,
     ) -> None:
         self._ch = RandomChooser(seed)
