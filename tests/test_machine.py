@@ -28,7 +28,14 @@ from callbacksim.errors import CallbacksimError
 from callbacksim.model import Edition
 from callbacksim.rules import check
 from callbacksim.simulator import machine
-from callbacksim.simulator.machine import FINAL, TRANSITIONS, IllegalTransition, allowed, step
+from callbacksim.simulator.machine import (
+    FINAL,
+    TRANSITIONS,
+    IllegalTransition,
+    allowed,
+    step,
+    wire_state,
+)
 from callbacksim.wiretime import epoch_ms, format_epoch_ms, parse_datetime
 
 ROLES = ("customer", "acd", "agent", "ivr")
@@ -97,7 +104,7 @@ def test_the_real_table_passes_its_check() -> None:
 
 
 def test_check_reports_an_unreachable_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    rows = (*TRANSITIONS, machine.Transition("agent", "limbo", "end", "disconnected"))
+    rows = (*TRANSITIONS, machine.Transition("agent", "limbo", "end", "ended"))
     _install(monkeypatch, rows)
     with pytest.raises(AssertionError, match=r"state table for agent: unreachable \{'limbo'\}"):
         machine._check_table()
@@ -278,7 +285,7 @@ class Conversation(RuleBasedStateMachine):
                 snap.pop(key, None)
             else:
                 snap[key] = value
-        snap["state"] = leg.state
+        snap["state"] = wire_state(leg.state)
         leg.snap = snap
         leg.times.append(self.t)
         self.fresh.append((leg, snap))
@@ -297,7 +304,7 @@ class Conversation(RuleBasedStateMachine):
         ]
         if event == "end" and (
             self.in_state("acd", "scheduled", "connected")
-            or self.in_state("agent", "alerting", "connected", "parked")
+            or self.in_state("agent", "alerting", "connected", "held", "parked")
         ):
             # The customer's leg ends with the call: after the agent has hung up.
             legs = [g for g in legs if g.role != "customer"]
@@ -336,7 +343,7 @@ class Conversation(RuleBasedStateMachine):
     @precondition(
         lambda self: (
             bool(self.in_state("acd", "connected"))
-            and not self.in_state("agent", "alerting", "connected", "parked")
+            and not self.in_state("agent", "alerting", "connected", "held", "parked")
             and self.agents < 4
         )
     )
@@ -498,3 +505,21 @@ def test_scripted_conversations_take_every_row_of_the_table() -> None:
     assert _Recording.rows == {(t.role, t.source, t.event) for t in TRANSITIONS}
     for conversation in (full, cancelled, abandoned, failed, timed_out):
         assert all(leg.state in FINAL for leg in conversation.legs)
+
+
+def test_the_table_itself_forbids_what_no_callback_does() -> None:
+    # A missed offer has no after-call work; only an ended call does.
+    after_timeout = step("agent", "a", "alerting", "timeout")
+    assert wire_state(after_timeout) == "disconnected"
+    with pytest.raises(IllegalTransition, match="cannot take 'wrapup'"):
+        step("agent", "a", after_timeout, "wrapup")
+    ended = step("agent", "a", "connected", "end")
+    assert wire_state(step("agent", "a", ended, "wrapup")) == "terminated"
+    # Holds alternate: no second hold, no unhold without a hold, no park while held.
+    held = step("agent", "a", "connected", "hold")
+    assert wire_state(held) == "connected"
+    for event in ("hold", "park", "end"):
+        with pytest.raises(IllegalTransition):
+            step("agent", "a", held, event)
+    with pytest.raises(IllegalTransition, match="cannot take 'unhold'"):
+        step("agent", "a", "connected", "unhold")

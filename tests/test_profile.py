@@ -18,7 +18,7 @@ from callbacksim.generation.chooser import RandomChooser
 from callbacksim.model import Edition
 from callbacksim.rules import check
 from callbacksim.simulator.lifecycle import Lifecycle, simulate
-from callbacksim.simulator.machine import FINAL
+from callbacksim.simulator.machine import WIRE_FINAL
 from callbacksim.simulator.profile import DEFAULT, Profile, load_profile
 from callbacksim.wiretime import epoch_ms, parse_datetime
 
@@ -297,4 +297,4 @@ def test_any_sane_profile_gives_valid_lifecycles(
     assert times == sorted(times)
     for event in lc.events:
         assert check(event.participant, edition=edition, path_id=event.participant_id) == []
-    assert {snap["state"] for snap in lc.finals().values()} <= FINAL
+    assert {snap["state"] for snap in lc.finals().values()} <= WIRE_FINAL

@@ -33,7 +33,7 @@ from callbacksim.generation.participants import preview_payload
 from callbacksim.generation.population import Population, default_population
 from callbacksim.model import Edition
 from callbacksim.rules import timestamps
-from callbacksim.simulator.machine import step
+from callbacksim.simulator.machine import step, wire_state
 from callbacksim.simulator.profile import DEFAULT, Profile
 from callbacksim.wiretime import format_epoch_ms
 
@@ -330,7 +330,7 @@ class _Run:
                 snap.pop(wire, None)
             else:
                 snap[wire] = format_epoch_ms(value) if wire in _TIMES else value
-        snap["state"] = leg.state
+        snap["state"] = wire_state(leg.state)
         leg.snap = snap
         leg.seq += 1
         self.events.append((t, len(self.events), Event(t, self.cid, leg.pid, leg.seq, snap)))

@@ -5,10 +5,15 @@ creation. The table is checked when this module loads: every state of a role is 
 creation, and every state either ends the participant or has a way on. The simulator asks `step`
 for every change it makes, so an illegal transition is caught where it is attempted.
 
-States are the wire values of ``state``. Customer and queue (``acd``) legs of a scheduled callback
-wait in ``scheduled``, the value Genesys Cloud shows for a waiting callback communication; it is
-outside the participant model's enum table and so travels as an unknown enum string, which
-consumers must keep verbatim.
+The machine's states are finer than the wire's ``state``, so that the table itself can say what
+may happen: an agent leg on hold is ``held`` (wire ``connected``; so no hold twice, no unhold
+without a hold), a missed offer is ``missed`` and an ended call ``ended`` (both wire
+``disconnected``; only an ended call has after-call work), and wrap-up done is ``wrapped`` (wire
+``terminated``). `wire_state` maps one to the other; every other state is its own wire value.
+
+Customer and queue (``acd``) legs of a scheduled callback wait in ``scheduled``, the value Genesys
+Cloud shows for a waiting callback communication; it is outside the participant model's enum
+table and so travels as an unknown enum string, which consumers must keep verbatim.
 """
 
 from __future__ import annotations
@@ -20,7 +25,16 @@ import attrs
 
 from callbacksim.errors import CallbacksimError
 
-__all__ = ["FINAL", "TRANSITIONS", "IllegalTransition", "Transition", "allowed", "step"]
+__all__ = [
+    "FINAL",
+    "TRANSITIONS",
+    "WIRE_FINAL",
+    "IllegalTransition",
+    "Transition",
+    "allowed",
+    "step",
+    "wire_state",
+]
 
 
 @attrs.frozen
@@ -51,26 +65,38 @@ TRANSITIONS: tuple[Transition, ...] = (
     # One agent leg per offer.
     _T("agent", None, "offer", "alerting"),
     _T("agent", "alerting", "accept", "connected"),
-    _T("agent", "alerting", "timeout", "disconnected"),
-    _T("agent", "alerting", "decline", "disconnected"),
-    _T("agent", "alerting", "abandon", "disconnected"),
-    _T("agent", "connected", "hold", "connected"),
-    _T("agent", "connected", "unhold", "connected"),
+    _T("agent", "alerting", "timeout", "missed"),
+    _T("agent", "alerting", "decline", "missed"),
+    _T("agent", "alerting", "abandon", "missed"),
+    _T("agent", "connected", "hold", "held"),
+    _T("agent", "held", "unhold", "connected"),
     _T("agent", "connected", "park", "parked"),
     _T("agent", "parked", "resume", "connected"),
-    _T("agent", "connected", "end", "disconnected"),
-    _T("agent", "connected", "transfer", "disconnected"),
-    _T("agent", "connected", "fail", "disconnected"),
-    _T("agent", "disconnected", "wrapup", "terminated"),
-    _T("agent", "disconnected", "skip-wrapup", "terminated"),
-    _T("agent", "disconnected", "wrapup-timeout", "terminated"),
+    _T("agent", "connected", "end", "ended"),
+    _T("agent", "connected", "transfer", "ended"),
+    _T("agent", "connected", "fail", "ended"),
+    _T("agent", "ended", "wrapup", "wrapped"),
+    _T("agent", "ended", "skip-wrapup", "wrapped"),
+    _T("agent", "ended", "wrapup-timeout", "wrapped"),
     # A flow (IVR) that created the callback hands the conversation over and leaves.
     _T("ivr", None, "enter", "connected"),
     _T("ivr", "connected", "transfer", "disconnected"),
 )
 
-FINAL: frozenset[str] = frozenset({"disconnected", "terminated"})
+FINAL: frozenset[str] = frozenset({"disconnected", "missed", "ended", "wrapped"})
 """States in which a participant may stay for good."""
+
+_WIRE_STATE = {"held": "connected", "missed": "disconnected", "ended": "disconnected"}
+_WIRE_STATE["wrapped"] = "terminated"
+
+
+def wire_state(state: str) -> str:
+    """The participant ``state`` a machine state shows on the wire."""
+    return _WIRE_STATE.get(state, state)
+
+
+WIRE_FINAL: frozenset[str] = frozenset(wire_state(s) for s in FINAL)
+"""The wire ``state`` values of the final states: ``disconnected`` and ``terminated``."""
 
 _TABLE: dict[tuple[str, str | None], dict[str, str]] = defaultdict(dict)
 for _t in TRANSITIONS:
