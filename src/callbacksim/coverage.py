@@ -134,10 +134,9 @@ class Coverage:
             levels.setdefault(value, []).append(key)
         cls = OrderingClass(tuple(tuple(levels[t]) for t in sorted(levels)))
         ranks = cls.rank()
-        for a, b in itertools.combinations(timestamps(self.edition), 2):
-            rel = relation(ranks, a, b)
-            if rel != "absent":
-                self.relations[(a, b, rel)] += 1
+        present = [k for k in timestamps(self.edition) if k in ranks]  # declaration order
+        for a, b in itertools.combinations(present, 2):
+            self.relations[(a, b, relation(ranks, a, b))] += 1
         if is_valid(cls, self.edition):
             self.classes.add(cls)
         else:

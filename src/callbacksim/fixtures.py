@@ -51,7 +51,14 @@ from callbacksim.orderings import OrderingClass, classes, relation, walk
 from callbacksim.output import sidecar_path
 from callbacksim.rules import RuleSet, rule_ids, timestamps
 
-__all__ = ["Labelled", "Mode", "iter_fixture", "load_labelled", "participant_records"]
+__all__ = [
+    "Labelled",
+    "Mode",
+    "iter_fixture",
+    "load_labelled",
+    "participant_records",
+    "valid_only",
+]
 
 
 class Mode(StrEnum):
@@ -119,7 +126,7 @@ def _records(
     anchor_ms: int | None,
 ) -> Iterator[Labelled]:
     ch = RandomChooser(seed)
-    bulk = BulkParticipants(seed + 1, Shape(edition=edition, rules=rules, anchor_ms=anchor_ms))
+    bulk = valid_stream(seed, edition, rules, anchor_ms)
     produced = 0
     if mode is Mode.EDGE:
         # The whole covering set, even past the count: it is the point of the mode.
@@ -153,6 +160,32 @@ def _records(
             record = Labelled(bad.payload, "invalid", rules=(bad.rule,), path_id=bad.path_id)
         yield record
         produced += 1
+
+
+def valid_stream(
+    seed: int, edition: Edition, rules: RuleSet, anchor_ms: int | None
+) -> BulkParticipants:
+    """The bulk stream every fixture's valid records come from (for ``seed``)."""
+    return BulkParticipants(seed + 1, Shape(edition=edition, rules=rules, anchor_ms=anchor_ms))
+
+
+def valid_only(
+    seed: int,
+    count: int,
+    *,
+    edition: Edition,
+    rules: RuleSet,
+    anchor_ms: int | None,
+    coverage: Coverage | None,
+) -> Iterator[dict[str, Any]]:
+    """The payloads of ``participant_records`` in ``valid`` mode, without their (all alike)
+    labels: the same records, for writers that stream millions of them."""
+    bulk = valid_stream(seed, edition, rules, anchor_ms)
+    for _ in range(count):
+        payload = next(bulk)
+        if coverage is not None and bulk.fresh:
+            coverage.add(payload)
+        yield payload
 
 
 def _exhaustive(seed: int, coverage: Coverage | None, anchor_ms: int | None) -> Iterator[Labelled]:

@@ -24,10 +24,9 @@ from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
-import orjson
 
-from callbacksim.codec import dumps_payload
-from callbacksim.errors import UsageError
+from callbacksim.codec import dumps_payload, loads
+from callbacksim.errors import JsonError, UsageError
 from callbacksim.simulator.client import Request
 
 __all__ = ["ADAPTERS", "Adapter", "Delivery", "load_adapter"]
@@ -61,9 +60,11 @@ class Adapter(Protocol):
 
 
 def _json(body: bytes) -> Any:
+    # The codec's reader: it also takes what orjson refuses (lone surrogates, huge integers),
+    # so a participant stored with them still reads back.
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
+        return loads(body)
+    except JsonError:
         return None
 
 
