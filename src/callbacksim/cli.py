@@ -66,6 +66,16 @@ def _add_profile_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_input_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE", help="input file, or - for standard input")
+    p.add_argument(
+        "--input-format",
+        type=_choice(InputFormat),
+        default=InputFormat.AUTO,
+        help="how to read the inputs (default: auto, by extension and first line)",
+    )
+
+
 def _add_edition_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--edition",
@@ -461,19 +471,13 @@ def _build_parser() -> argparse.ArgumentParser:
             "are valid, 1 if any is invalid, 2 if an input cannot be read."
         ),
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="input file, or - for standard input")
+    _add_input_options(p)
     _add_model_options(p)
     p.add_argument(
         "--format",
         choices=["text", "json"],
         default="text",
         help="text (invalid records and a summary, default) or json (JSON Lines, one per record)",
-    )
-    p.add_argument(
-        "--input-format",
-        type=_choice(InputFormat),
-        default=InputFormat.AUTO,
-        help="how to read the inputs (default: auto, by extension and first line)",
     )
     p.set_defaults(handler=_validate)
 
@@ -485,15 +489,9 @@ def _build_parser() -> argparse.ArgumentParser:
             "coverage of the participants in the given files."
         ),
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="input file, or - for standard input")
+    _add_input_options(p)
     _add_edition_option(p)
     p.add_argument("--format", choices=["text", "json"], default="text", help="text or json")
-    p.add_argument(
-        "--input-format",
-        type=_choice(InputFormat),
-        default=InputFormat.AUTO,
-        help="how to read the inputs (default: auto)",
-    )
     p.add_argument(
         "--show-missing",
         type=int,
