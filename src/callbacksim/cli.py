@@ -197,6 +197,9 @@ def _generate(args: argparse.Namespace) -> int:
         if args.exhaustive or args.mode is not Mode.VALID or args.labels:
             msg = "--exhaustive, --mode and --labels apply to participants, not lifecycles"
             raise UsageError(msg)
+        if args.rules is not RuleSet.STRICT:
+            msg = "lifecycle snapshots always satisfy the strict rules; --rules is for participants"
+            raise UsageError(msg)
         manifest = run_lifecycles(
             LifecycleJob(
                 count=args.count,
