@@ -279,3 +279,14 @@ def test_open_source_missing_file(tmp_path: Path) -> None:
 def test_open_source_directory(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="is a directory"), open_source(str(tmp_path)):
         pass
+
+
+def test_document_format_reads_the_whole_input_as_one_record_even_an_array() -> None:
+    from io import BytesIO
+
+    from callbacksim.records import InputFormat, read_records
+
+    records = list(read_records(BytesIO(b'[{"id": "a"}, {"id": "b"}]'), fmt=InputFormat.DOCUMENT))
+    assert len(records) == 1
+    assert records[0].payload == [{"id": "a"}, {"id": "b"}]
+    assert list(read_records(BytesIO(b"  \n"), fmt=InputFormat.DOCUMENT)) == []

@@ -32,6 +32,9 @@ class InputFormat(StrEnum):
     """One JSON document: a participant, or an array of them."""
     JSONL = "jsonl"
     """One JSON value per line; blank lines are skipped."""
+    DOCUMENT = "document"
+    """The whole input is one record, whatever its JSON value (an array too): the files that
+    ``generate --format dir`` writes, one record each."""
 
 
 @attrs.frozen
@@ -96,6 +99,9 @@ def read_records(
         fmt = InputFormat.JSONL if lower.endswith((".jsonl", ".ndjson")) else InputFormat.AUTO
     first, skipped = _first_byte(buffered)
     if not first:
+        return
+    if fmt is InputFormat.DOCUMENT:
+        yield _document(buffered.read(), 0, None)
         return
     if fmt is InputFormat.JSONL or (fmt is InputFormat.AUTO and first != b"["):
         yield from _jsonl_or_document(buffered, sniff=fmt is InputFormat.AUTO, start=1 + skipped)
