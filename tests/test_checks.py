@@ -12,6 +12,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -325,3 +326,20 @@ def test_cli_same_seed_reproduces_the_failure(tmp_path: Path) -> None:
     first, second = failures(1), failures(2)
     assert list(first) == ["converges"]
     assert first == second
+
+
+@pytest.mark.slow
+def test_cli_check_of_the_reference_target_at_its_default_budget(tmp_path: Path) -> None:
+    """What CI promises: `callbacksim check URL`, every property, the default 60 s budget."""
+    from callbacksim.simulator.server import BackgroundServer, ServerConfig
+
+    report = tmp_path / "report.json"
+    with BackgroundServer(ServerConfig(port=0)) as url:
+        started = time.monotonic()
+        run = cli(url, "--report", report)
+        elapsed = time.monotonic() - started
+    assert run.returncode == 0, run.stdout + run.stderr
+    rows = json.loads(report.read_text())["properties"]
+    assert [r["id"] for r in rows] == list(PROPERTIES)
+    assert all(r["status"] == "passed" and r["examples"] > 0 for r in rows)
+    assert elapsed < 60 + 30  # the budget, plus start-up and the last example's tail
