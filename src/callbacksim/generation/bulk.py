@@ -58,6 +58,8 @@ class BulkParticipants:
         self._shape = shape or Shape()
         self._pool: list[_Entry] = []
         self._pool_size = pool_size
+        self._ids: list[str] = []
+        self._customers: list[tuple[str, list[str]]] = []
         self._refresh = refresh
         self._population = population
         self.fresh = False
@@ -76,6 +78,22 @@ class BulkParticipants:
         customer = payload.get("purpose") == "customer"
         return payload, times, end, names, customer and "address" in payload, customer
 
+    def _more_ids(self) -> list[str]:
+        """A batch of participant ids, drawn together (one draw of 256 x 128 bits)."""
+        h = f"{self._bits(128 * 256):08192x}"
+        self._ids = [vocab.uuid_text(int(h[i : i + 32], 16)) for i in range(0, 8192, 32)]
+        return self._ids
+
+    def _more_customers(self) -> list[tuple[str, list[str]]]:
+        """The customers whose callbacks copies are given: a few thousand people, each with two
+        numbers, drawn once (customers of a contact centre do call back more than once)."""
+        ch = self._ch
+        self._customers = [
+            (vocab.person_name(ch), [vocab.e164_number(ch), vocab.e164_number(ch)])
+            for _ in range(4096)
+        ]
+        return self._customers
+
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return self
 
@@ -93,16 +111,17 @@ class BulkParticipants:
         self.fresh = False
         skeleton, times, wrapup_end, names, address, customer = pool[slot]
         record = dict(skeleton)
-        record["id"] = vocab.uuid_text(self._bits(128))
+        ids = self._ids or self._more_ids()
+        record["id"] = ids.pop()
         days = int(random() * 365) - 182
         for key, day, rest in times:
             record[key] = date_prefix(day + days) + rest
         if wrapup_end is not None:
             record["wrapup"] = {**skeleton["wrapup"], "endTime": shift_days(wrapup_end, days)}
         if names and random() < 0.3:
-            ch = self._ch
-            name = vocab.person_name(ch)
-            numbers = [vocab.e164_number(ch) for _ in range(names)]
+            customers = self._customers or self._more_customers()
+            name, known = customers[int(random() * len(customers))]
+            numbers = known[:names] if len(known) >= names else [*known, *known][:names]
             record["callbackUserName"] = name
             record["callbackNumbers"] = numbers
             if customer:
