@@ -8,11 +8,12 @@ changes that cannot affect validity:
 - a new participant ``id`` (no rule looks at its value),
 - every instant moved by the same whole number of days (every ordering rule compares two instants
   of one participant, so a common shift keeps each comparison, ties included),
-- for customer legs, a new customer name and callback numbers (no rule looks at them).
+- often, another customer's name and callback numbers, taken from a few thousand customers drawn
+  once per stream (no rule looks at them).
 
-Every pool slot is rebuilt from scratch with probability ``refresh`` per record, so the variety
-of a long run is not capped by the pool size. Records are plain wire dicts (see `build_participant`
-on shared nested references).
+A pool member is rebuilt from scratch with probability ``refresh`` per record (one in a hundred
+by default), so the variety of a long run is not capped by the pool size. Records are plain wire
+dicts (see `build_participant` on shared nested references).
 """
 
 from __future__ import annotations
