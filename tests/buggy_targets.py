@@ -12,12 +12,10 @@ store class and `running` serves one on 127.0.0.1 from a thread of its own.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import hashlib
 import json
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +24,7 @@ from typing import Any
 import attrs
 import orjson
 from aiohttp import web
+from loopback import running
 
 from callbacksim.codec import dumps_payload, loads
 from callbacksim.coverage import ENUM_FIELDS
@@ -204,30 +203,6 @@ def app(store: type[Store] = Store) -> web.Application:
     application.router.add_get("/conversations/{cid}/participants/{pid}", _get)
     application.router.add_put("/conversations/{cid}/participants/{pid}", _put)
     return application
-
-
-@contextlib.contextmanager
-def running(application: web.Application) -> Iterator[str]:
-    """Serve ``application`` on 127.0.0.1 (a free port) from a thread with its own loop; the URL."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="buggy-target", daemon=True)
-    thread.start()
-    runner = web.AppRunner(application, access_log=None, shutdown_timeout=1.0)
-
-    async def start() -> int:
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        return int(runner.addresses[0][1])
-
-    try:
-        port = asyncio.run_coroutine_threadsafe(start(), loop).result(30)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 # --------------------------------------------------------------------------------------------
@@ -491,7 +466,7 @@ CATALOG: tuple[SeededBug, ...] = (
         {"no-server-errors"},
         "JSON nested deeper than 32 levels fails with 500 (a depth guard whose error nothing "
         "maps to 400); deep documents are a small share of no-server-errors' requests",
-        examples=100,
+        examples=300,
     ),
     _bug(
         "lone-surrogate-500",

@@ -7,10 +7,9 @@ app on 127.0.0.1, stopped by each test) receives them from a replay.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import itertools
 import re
-import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any, NamedTuple
 import orjson
 import pytest
 from aiohttp import web
+from loopback import running
 
 from callbacksim.codec import dumps_payload
 from callbacksim.errors import UsageError
@@ -82,34 +82,21 @@ class Target:
     def __init__(self) -> None:
         self.arrivals: list[Arrival] = []
         self.url = ""
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner: web.AppRunner | None = None
+        self._serving = contextlib.ExitStack()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         self.arrivals.append(Arrival(request.method, request.path, dict(request.headers), body))
         return web.json_response({"ok": True})
 
-    async def _start(self) -> str:
+    def __enter__(self) -> Target:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        return f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-
-    def __enter__(self) -> Target:
-        self._thread.start()
-        self.url = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        self.url = self._serving.enter_context(running(app))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(15)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._loop.close()
+        self._serving.close()
 
 
 def replay_to(

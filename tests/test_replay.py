@@ -9,6 +9,7 @@ replay must converge. Every server is stopped by the test that starts it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import itertools
 import os
@@ -16,7 +17,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 import zlib
 from collections import Counter, defaultdict
@@ -28,6 +28,7 @@ import attrs
 import orjson
 import pytest
 from aiohttp import web
+from loopback import running
 
 from callbacksim.errors import UsageError
 from callbacksim.generation.participants import ANCHOR
@@ -96,9 +97,7 @@ class Target:
         self.max_in_flight = 0
         self.url = ""
         self._rng = random.Random(5)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner: web.AppRunner | None = None
+        self._serving = contextlib.ExitStack()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
@@ -130,25 +129,14 @@ class Target:
         finally:
             self.in_flight -= 1
 
-    async def _start(self) -> str:
+    def __enter__(self) -> Target:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        return f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-
-    def __enter__(self) -> Target:
-        self._thread.start()
-        self.url = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        self.url = self._serving.enter_context(running(app))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(15)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._loop.close()
+        self._serving.close()
 
     def by_participant(self) -> dict[tuple[str, str], list[int]]:
         """Each participant's X-Sequence values in order of arrival."""
