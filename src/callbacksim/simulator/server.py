@@ -41,7 +41,7 @@ import tempfile
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
@@ -80,22 +80,25 @@ SEQUENCE_HEADER = "X-Sequence"
 # Configuration
 
 
-def _rule_set(value: RuleSet | str) -> RuleSet:
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _member(enum: type[_E], what: str, value: _E | str) -> _E:
+    """``value`` as a member of ``enum``; `UsageError` naming the choices otherwise."""
     try:
-        return RuleSet(value)
+        return enum(value)
     except ValueError:
-        choices = ", ".join(r.value for r in RuleSet)
-        msg = f"unknown rule set {value!r}; choose one of {choices}"
+        choices = ", ".join(m.value for m in enum)
+        msg = f"unknown {what} {value!r}; choose one of {choices}"
         raise UsageError(msg) from None
+
+
+def _rule_set(value: RuleSet | str) -> RuleSet:
+    return _member(RuleSet, "rule set", value)
 
 
 def _edition(value: Edition | str) -> Edition:
-    try:
-        return Edition(value)
-    except ValueError:
-        choices = ", ".join(e.value for e in Edition)
-        msg = f"unknown edition {value!r}; choose one of {choices}"
-        raise UsageError(msg) from None
+    return _member(Edition, "edition", value)
 
 
 def _db_path(value: str | Path | None) -> Path | None:
