@@ -28,7 +28,7 @@ import attrs
 from callbacksim.model import DisconnectType, Edition, State, known_values
 from callbacksim.orderings import OrderingClass, count_classes, is_valid, relation
 from callbacksim.rules import facts, timestamps
-from callbacksim.schema import enum_paths
+from callbacksim.schema import enum_paths, value_at
 from callbacksim.wiretime import DatetimeFormatError, parse_datetime
 
 __all__ = ["Coverage", "Section", "allowed_pairs", "allowed_relations"]
@@ -200,17 +200,11 @@ def _light_facts(payload: dict[str, Any], edition: Edition) -> dict[str, Any]:
     that is not a string, or not a datetime, is left out, as the rules would not use it)."""
     out: dict[str, Any] = {}
     for field in ENUM_FIELDS:
-        head, _, tail = field.partition(".")
-        value = payload.get(head)
-        if tail:
-            value = value.get(tail) if isinstance(value, dict) else None
+        value = value_at(payload, field)
         if isinstance(value, str):
             out[field] = value
     for key in timestamps(edition):
-        head, _, tail = key.partition(".")
-        value = payload.get(head)
-        if tail:
-            value = value.get(tail) if isinstance(value, dict) else None
+        value = value_at(payload, key)
         if isinstance(value, str):
             with contextlib.suppress(DatetimeFormatError):
                 out[key] = parse_datetime(value)

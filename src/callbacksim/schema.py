@@ -20,7 +20,15 @@ import attrs
 
 from callbacksim.model import SINCE, CallbackMediaParticipant, Edition
 
-__all__ = ["FieldSpec", "Kind", "camel", "enum_paths", "fields_of", "participant_fields"]
+__all__ = [
+    "FieldSpec",
+    "Kind",
+    "camel",
+    "enum_paths",
+    "fields_of",
+    "participant_fields",
+    "value_at",
+]
 
 
 class Kind(Enum):
@@ -142,3 +150,12 @@ def enum_paths(edition: Edition) -> Mapping[str, type[StrEnum]]:
                 if inner.kind is Kind.ENUM and inner.enum is not None:
                     out[f"{spec.wire}.{inner.wire}"] = inner.enum
     return types.MappingProxyType(out)
+
+
+def value_at(payload: Mapping[str, Any], path: str) -> Any:
+    """The value at a wire path of a raw payload (``state``, ``wrapup.endTime``), or None."""
+    head, _, tail = path.partition(".")
+    value = payload.get(head)
+    if tail:
+        return value.get(tail) if isinstance(value, Mapping) else None
+    return value

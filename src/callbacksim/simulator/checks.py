@@ -44,7 +44,7 @@ from callbacksim.codec import dumps_payload, loads
 from callbacksim.errors import JsonError
 from callbacksim.model import Edition
 from callbacksim.rules import RuleSet
-from callbacksim.schema import enum_paths
+from callbacksim.schema import enum_paths, value_at
 from callbacksim.semantic import differences
 from callbacksim.simulator.adapters import Adapter, Delivery, StoreAdapter, load_adapter
 from callbacksim.simulator.client import HttpClient, Request, Response
@@ -388,11 +388,7 @@ def _tolerates_unknown(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
         if not isinstance(back, dict):
             s.fail("the stored participant could not be read back", "200 with JSON", "nothing")
         for field in enum_paths(cfg.edition):
-            head, _, tail = field.partition(".")
-            sent, got = payload.get(head), back.get(head)
-            if tail:
-                sent = sent.get(tail) if isinstance(sent, dict) else None
-                got = got.get(tail) if isinstance(got, dict) else None
+            sent, got = value_at(payload, field), value_at(back, field)
             if isinstance(sent, str) and sent != got:
                 s.fail(f"{field} did not come back verbatim", repr(sent), repr(got), payload)
 
