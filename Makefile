@@ -1,12 +1,13 @@
 # Two commands a newcomer needs: `make demo` (the main job) and `make test` (what CI runs).
 # Both bootstrap .venv from pyproject.toml on first use; nothing else has to be installed by hand.
+# `make quick` is the developer's fast loop: the tests not marked slow, in under a minute.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint types unit bench clean
+.PHONY: demo test quick lint types unit bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "callbacksim needs Python 3.11 or newer: set PYTHON=python3.11 (or newer) and run make again")'
@@ -29,6 +30,9 @@ unit: $(STAMP)
 	$(BIN)/pytest -n auto -q
 
 test: lint types unit
+
+quick: $(STAMP)
+	$(BIN)/pytest -n auto -q -m "not slow"
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

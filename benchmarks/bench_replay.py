@@ -30,12 +30,11 @@ import aiohttp
 import attrs
 
 from callbacksim.codec import dumps_payload
-from callbacksim.generation.participants import ANCHOR
+from callbacksim.generation.lifecycle import Lifecycle, LifecycleStream
+from callbacksim.generation.participants import ANCHOR_MS
 from callbacksim.simulator.adapters import Delivery, StoreAdapter
 from callbacksim.simulator.client import HttpClient
-from callbacksim.simulator.lifecycle import Lifecycle, LifecycleStream
 from callbacksim.simulator.replay import ReplayConfig, replay
-from callbacksim.wiretime import epoch_ms
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
 CONCURRENCY = 32
@@ -125,7 +124,7 @@ def main() -> None:
     if mine is not None:
         os.sched_setaffinity(0, {mine})
 
-    stream = LifecycleStream(21, start_ms=epoch_ms(ANCHOR))
+    stream = LifecycleStream(21, start_ms=ANCHOR_MS)
     lifecycles = [padded(lc) for lc in itertools.islice(stream, N)]
     adapter = StoreAdapter()
     requests: list[tuple[str, bytes, dict[str, str]]] = []

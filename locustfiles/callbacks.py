@@ -35,11 +35,10 @@ from typing import Any
 from locust import events, task
 from locust.contrib.fasthttp import FastHttpUser
 
-from callbacksim.generation.participants import ANCHOR
+from callbacksim.generation.lifecycle import LifecycleStream
+from callbacksim.generation.participants import ANCHOR_MS
 from callbacksim.model import Edition
 from callbacksim.simulator.adapters import Delivery, StoreAdapter
-from callbacksim.simulator.lifecycle import LifecycleStream
-from callbacksim.wiretime import epoch_ms
 
 _USER_NUMBERS = itertools.count()
 
@@ -78,7 +77,7 @@ class CallbackConversations(FastHttpUser):
         self.lifecycles = LifecycleStream(
             seed,
             edition=Edition(options.callbacksim_edition),
-            start_ms=epoch_ms(ANCHOR),
+            start_ms=ANCHOR_MS,
         )
         self.time_factor = float(options.callbacksim_time_factor)
         self.adapter = StoreAdapter()

@@ -22,6 +22,7 @@ from loopback import running
 
 from callbacksim.codec import dumps_payload
 from callbacksim.errors import UsageError
+from callbacksim.generation.lifecycle import Event, Lifecycle, LifecycleStream
 from callbacksim.generation.participants import ANCHOR
 from callbacksim.simulator.adapters import (
     ADAPTERS,
@@ -33,9 +34,8 @@ from callbacksim.simulator.adapters import (
     load_adapter,
 )
 from callbacksim.simulator.client import HttpClient, Request
-from callbacksim.simulator.lifecycle import Event, Lifecycle, LifecycleStream
 from callbacksim.simulator.replay import ReplayConfig, ReplayResult, replay
-from callbacksim.simulator.server import BackgroundServer, ServerConfig
+from callbacksim.target import BackgroundServer, ServerConfig
 from callbacksim.wiretime import epoch_ms
 
 START_MS = epoch_ms(ANCHOR)

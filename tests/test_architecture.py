@@ -1,4 +1,5 @@
-"""ARCHITECTURE.md stays true: its layer table lists every module, and imports flow down only."""
+"""ARCHITECTURE.md stays true: its layer table lists every module (packages' ``__init__`` too),
+imports flow down only, and no private name crosses from one package to another."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ PACKAGE = ROOT / "src" / "callbacksim"
 
 def _layers() -> list[tuple[str, set[str]]]:
     """(layer, module names) from the table, top layer first. A cell names modules in backticks;
-    ``pkg/`` stands for every module of a subpackage, ``pkg/`` followed by names for those."""
+    ``pkg/`` stands for a subpackage (its ``__init__``, named ``pkg``, and every module of it),
+    ``pkg/`` followed by names for those; ``callbacksim`` is the package's own ``__init__``."""
     text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
     layers = []
     for line in text.splitlines():
@@ -30,14 +32,19 @@ def _layers() -> list[tuple[str, set[str]]]:
                 continue
             modules.add(f"{package}.{name}" if package else name)
         if package and not any(m.startswith(package + ".") for m in modules):
-            modules |= {f"{package}.{p.stem}" for p in (PACKAGE / package).glob("*.py")}
+            modules |= {_module(p) for p in (PACKAGE / package).glob("*.py")}
+        elif package:
+            modules.add(package)
         layers.append((cells[0], modules))
     return layers
 
 
 def _module(path: Path) -> str:
-    rel = path.relative_to(PACKAGE).with_suffix("")
-    return ".".join(rel.parts)
+    """The module's name below ``callbacksim``; a package's ``__init__`` is the package."""
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts) or "callbacksim"
 
 
 def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
@@ -49,13 +56,12 @@ def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
     return [n for n in ast.walk(tree) if id(n) not in skip]
 
 
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+def _imports(tree: ast.AST) -> set[str]:
     found = set()
     for node in _runtime_nodes(tree):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("callbacksim"):
             base = (node.module or "").removeprefix("callbacksim").lstrip(".")
-            found.add(base)
+            found.add(base or "callbacksim")
             found |= {f"{base}.{alias.name}".lstrip(".") for alias in node.names}
         elif isinstance(node, ast.Import):
             names = (a.name for a in node.names if a.name.startswith("callbacksim."))
@@ -70,24 +76,79 @@ def _layer_of(module: str, layers: list[tuple[str, set[str]]]) -> int | None:
     return None
 
 
+def _package(module: str) -> str:
+    """The package a module belongs to (a package's ``__init__`` is the package itself)."""
+    if module == "callbacksim" or (PACKAGE / module.replace(".", "/")).is_dir():
+        return module
+    return module.rpartition(".")[0] or "callbacksim"
+
+
+def _upward(module: str, tree: ast.AST, layers: list[tuple[str, set[str]]]) -> list[str]:
+    """The imports of ``module`` (parsed as ``tree``) that flow up the layers."""
+    own = _layer_of(module, layers)
+    if own is None:
+        return []
+    wrong = []
+    for target in _imports(tree):
+        other = _layer_of(target, layers)
+        if other is not None and other < own:
+            wrong.append(f"{module} ({layers[own][0]}) imports {target} ({layers[other][0]})")
+    return wrong
+
+
+def _private_crossings(module: str, tree: ast.AST) -> list[str]:
+    """Private names (``_x``, not dunders) that ``module`` imports from another package."""
+    wrong = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith(
+            "callbacksim"
+        ):
+            continue
+        source = (node.module or "").removeprefix("callbacksim").lstrip(".") or "callbacksim"
+        private = [a.name for a in node.names if a.name.startswith("_") and a.name[1:2] != "_"]
+        if private and _package(source) != _package(module):
+            wrong.append(f"{module} imports {private} from {source}")
+    return wrong
+
+
+def _modules() -> dict[str, ast.AST]:
+    return {_module(p): ast.parse(p.read_text(encoding="utf-8")) for p in PACKAGE.rglob("*.py")}
+
+
 def test_every_module_is_in_the_layer_table() -> None:
     listed = set().union(*(m for _, m in _layers()))
-    modules = {_module(p) for p in PACKAGE.rglob("*.py") if p.name != "__init__.py"}
+    modules = set(_modules())
     assert not sorted(modules - listed), f"not in ARCHITECTURE.md: {sorted(modules - listed)}"
+    assert not sorted(listed - modules), (
+        f"in ARCHITECTURE.md, not in the tree: {sorted(listed - modules)}"
+    )
 
 
 def test_imports_flow_down_the_layers() -> None:
     layers = _layers()
-    wrong = []
-    for path in PACKAGE.rglob("*.py"):
-        module = _module(path)
-        if module.endswith("__init__"):
-            continue
-        own = _layer_of(module, layers)
-        if own is None:
-            continue
-        for target in _imports(path):
-            other = _layer_of(target, layers)
-            if other is not None and other < own:
-                wrong.append(f"{module} ({layers[own][0]}) imports {target} ({layers[other][0]})")
+    wrong = [w for module, tree in _modules().items() for w in _upward(module, tree, layers)]
     assert not wrong, "imports that flow up:\n" + "\n".join(sorted(wrong))
+
+
+def test_no_private_name_crosses_packages() -> None:
+    wrong = [w for module, tree in _modules().items() for w in _private_crossings(module, tree)]
+    assert not wrong, "private names imported across packages:\n" + "\n".join(sorted(wrong))
+
+
+def test_the_checks_catch_what_they_must() -> None:
+    """An upward import, one in a package's ``__init__`` and a crossing private name are caught;
+    an annotation-only import and a private name within its own package are not."""
+    layers = _layers()
+    up = ast.parse("from callbacksim.simulator.replay import replay\n")
+    assert _upward("rules", up, layers)
+    assert _upward("strategies", up, layers)  # a package's __init__ is checked too
+    assert not _upward("cli", up, layers)
+    typing_only = ast.parse(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+        "    from callbacksim.simulator.replay import replay\n"
+    )
+    assert not _upward("rules", typing_only, layers)
+    private = ast.parse("from callbacksim.generation.lifecycle import _Run\n")
+    assert _private_crossings("strategies", private)
+    assert not _private_crossings("generation.machine", private)
+    assert not _private_crossings("cli", ast.parse("from callbacksim import __version__\n"))

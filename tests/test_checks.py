@@ -21,9 +21,10 @@ from typing import Any
 import pytest
 from buggy_targets import CATALOG, SeededBug, Store, app, running
 
-from callbacksim.simulator.checks import PROPERTIES, CheckConfig, Outcome, run_checks
+from callbacksim.simulator.checks import CheckConfig, run_checks
 from callbacksim.simulator.client import HttpClient, Request
-from callbacksim.simulator.server import BackgroundServer, ServerConfig
+from callbacksim.simulator.properties import PROPERTIES, Outcome
+from callbacksim.target import BackgroundServer, ServerConfig
 
 EXAMPLES = 60
 """Examples per property for the correct store (each seeded bug says how many catch it)."""
@@ -332,7 +333,7 @@ def test_cli_same_seed_reproduces_the_failure(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_cli_check_of_the_reference_target_at_its_default_budget(tmp_path: Path) -> None:
     """What CI promises: `callbacksim check URL`, every property, the default 60 s budget."""
-    from callbacksim.simulator.server import BackgroundServer, ServerConfig
+    from callbacksim.target import BackgroundServer, ServerConfig
 
     report = tmp_path / "report.json"
     with BackgroundServer(ServerConfig(port=0)) as url:

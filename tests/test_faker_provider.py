@@ -13,10 +13,10 @@ from faker import Faker
 from faker.generator import Generator
 
 from callbacksim.codec import decode
+from callbacksim.faker_provider import REF_KINDS, CallbackProvider, add_to
 from callbacksim.generation import vocab
 from callbacksim.model import CallbackMediaParticipant, Edition, State
 from callbacksim.rules import RuleSet, check
-from callbacksim.strategies.faker_provider import REF_KINDS, CallbackProvider, add_to
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 BOTH = (Edition.SEED, Edition.SDK_269)

@@ -16,10 +16,16 @@ import pytest
 
 from callbacksim.coverage import Coverage, allowed_pairs
 from callbacksim.errors import UsageError
-from callbacksim.fixtures import Labelled, Mode, iter_fixture, load_labelled, participant_records
-from callbacksim.generate import ParticipantJob, run_participants
+from callbacksim.jobs.fixtures import (
+    Labelled,
+    Mode,
+    iter_fixture,
+    load_labelled,
+    participant_records,
+)
+from callbacksim.jobs.generate import ParticipantJob, run_participants
+from callbacksim.jobs.output import OutputFormat
 from callbacksim.model import Edition
-from callbacksim.output import OutputFormat
 from callbacksim.rules import RuleSet, check, rule_ids
 
 pytest_plugins = ["pytester"]
@@ -241,7 +247,7 @@ def test_a_test_module_parametrized_over_a_fixture_passes(
         test_ingest=f"""
         import pytest
 
-        from callbacksim.fixtures import load_labelled
+        from callbacksim.jobs.fixtures import load_labelled
         from callbacksim.rules import check
 
         FILE = {str(path)!r}

@@ -1,4 +1,4 @@
-"""Simulated callback lifecycles: the promises of `callbacksim.simulator.lifecycle`.
+"""Simulated callback lifecycles: the promises of `callbacksim.generation.lifecycle`.
 
 Every lifecycle, seeded or drawn by Hypothesis, is checked by `assert_lifecycle`: event order and
 sequence numbers, every snapshot valid in both editions, final states at the end, every state
@@ -25,9 +25,7 @@ from hypothesis.errors import InvalidArgument
 
 from callbacksim.errors import UsageError
 from callbacksim.generation.chooser import RandomChooser
-from callbacksim.model import Edition
-from callbacksim.rules import check
-from callbacksim.simulator.lifecycle import (
+from callbacksim.generation.lifecycle import (
     PATHS,
     Event,
     Lifecycle,
@@ -36,8 +34,10 @@ from callbacksim.simulator.lifecycle import (
     plan_lifecycle,
     simulate,
 )
-from callbacksim.simulator.machine import FINAL, allowed, wire_state
-from callbacksim.simulator.profile import DEFAULT, Profile
+from callbacksim.generation.machine import FINAL, allowed, wire_state
+from callbacksim.generation.profile import DEFAULT, Profile
+from callbacksim.model import Edition
+from callbacksim.rules import check
 from callbacksim.strategies import lifecycles
 from callbacksim.wiretime import epoch_ms, format_epoch_ms, parse_datetime
 
@@ -584,6 +584,7 @@ def _rebase(lc: Lifecycle, shift: int) -> Lifecycle:
     return Lifecycle(lc.conversation_id, lc.plan, events)
 
 
+@pytest.mark.slow
 def test_strategy_shrinks_to_a_short_simple_conversation() -> None:
     smallest = find(lifecycles(), lambda lc: True)
     assert len(smallest.events) <= 6
@@ -591,12 +592,14 @@ def test_strategy_shrinks_to_a_short_simple_conversation() -> None:
     assert not {"hold", "park", "transfer", "timeout", "decline", "ivr"} & smallest.plan.paths
 
 
+@pytest.mark.slow
 def test_strategy_shrinks_a_served_conversation_to_the_simplest_one() -> None:
     smallest = find(lifecycles(), lambda lc: "accepted" in lc.plan.paths)
     assert smallest.plan == Plan()
     assert len(smallest.events) == 7
 
 
+@pytest.mark.slow
 def test_strategy_shrinks_a_hold_to_one_hold() -> None:
     smallest = find(lifecycles(paths=["hold"]), lambda lc: True)
     assert smallest.plan.holds == 1

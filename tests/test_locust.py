@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from callbacksim.simulator.server import BackgroundServer, ServerConfig
+from callbacksim.target import BackgroundServer, ServerConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCUST = [sys.executable, "-m", "locust", "-f", str(ROOT / "locustfiles")]

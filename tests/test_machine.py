@@ -9,7 +9,7 @@ and the teardown drives each leg to a final state through allowed transitions on
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import deque
 from typing import Any, ClassVar
 
 import hypothesis  # noqa: F401  (before callbacksim.strategies; see the pytest plugin's note)
@@ -25,10 +25,8 @@ from hypothesis.stateful import (
 )
 
 from callbacksim.errors import CallbacksimError
-from callbacksim.model import Edition
-from callbacksim.rules import check
-from callbacksim.simulator import machine
-from callbacksim.simulator.machine import (
+from callbacksim.generation import machine
+from callbacksim.generation.machine import (
     FINAL,
     TRANSITIONS,
     IllegalTransition,
@@ -36,6 +34,8 @@ from callbacksim.simulator.machine import (
     step,
     wire_state,
 )
+from callbacksim.model import Edition
+from callbacksim.rules import check
 from callbacksim.wiretime import epoch_ms, format_epoch_ms, parse_datetime
 
 ROLES = ("customer", "acd", "agent", "ivr")
@@ -89,40 +89,33 @@ def test_unknown_role_or_state_allows_nothing() -> None:
 
 
 # -- the load-time check ------------------------------------------------------------------------
+# The module checks its own table when it loads (a broken one would fail every import of it), so
+# these feed the checker broken tables to show that it catches what it must.
 
 
-def _install(monkeypatch: pytest.MonkeyPatch, rows: tuple[machine.Transition, ...]) -> None:
-    table: dict[tuple[str, str | None], dict[str, str]] = defaultdict(dict)
-    for t in rows:
-        table[(t.role, t.source)][t.event] = t.target
-    monkeypatch.setattr(machine, "TRANSITIONS", rows)
-    monkeypatch.setattr(machine, "_TABLE", table)
-
-
-def test_the_real_table_passes_its_check() -> None:
-    machine._check_table()
-
-
-def test_check_reports_an_unreachable_state(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_reports_an_unreachable_state() -> None:
     rows = (*TRANSITIONS, machine.Transition("agent", "limbo", "end", "ended"))
-    _install(monkeypatch, rows)
-    with pytest.raises(AssertionError, match=r"state table for agent: unreachable \{'limbo'\}"):
-        machine._check_table()
+    with pytest.raises(ValueError, match=r"state table for agent: unreachable \{'limbo'\}"):
+        machine.check_table(rows)
 
 
-def test_check_reports_a_dead_end(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_reports_a_dead_end() -> None:
     rows = (*TRANSITIONS, machine.Transition("acd", "connected", "freeze", "frozen"))
-    _install(monkeypatch, rows)
-    with pytest.raises(AssertionError, match=r"state table for acd: .*dead ends \{'frozen'\}"):
-        machine._check_table()
+    with pytest.raises(ValueError, match=r"state table for acd: .*dead ends \{'frozen'\}"):
+        machine.check_table(rows)
 
 
-def test_check_reports_a_state_only_a_removed_row_reached(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_reports_a_state_only_a_removed_row_reached() -> None:
     rows = tuple(t for t in TRANSITIONS if not (t.role == "agent" and t.event == "park"))
-    _install(monkeypatch, rows)
     # "parked" still has its way out (resume) but nothing leads in.
-    with pytest.raises(AssertionError, match=r"unreachable \{'parked'\}"):
-        machine._check_table()
+    with pytest.raises(ValueError, match=r"unreachable \{'parked'\}"):
+        machine.check_table(rows)
+
+
+def test_check_reads_final_states_from_its_argument() -> None:
+    """Without "wrapped" among the final states, wrap-up done is a dead end of the agent leg."""
+    with pytest.raises(ValueError, match=r"state table for agent: .*dead ends \{'wrapped'\}"):
+        machine.check_table(TRANSITIONS, final=FINAL - {"wrapped"})
 
 
 # -- illegal transitions ------------------------------------------------------------------------

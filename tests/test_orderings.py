@@ -50,6 +50,7 @@ def _frozen(cls: OrderingClass) -> tuple[frozenset[str], ...]:
     return tuple(frozenset(level) for level in cls.levels)
 
 
+@pytest.mark.slow
 def test_seed_enumeration_is_exactly_the_brute_force_set() -> None:
     enumerated = [_frozen(c) for c in classes(Edition.SEED)]
     assert len(enumerated) == len(set(enumerated)), "a class was enumerated twice"

@@ -15,9 +15,10 @@ from rich.cells import cell_len
 from rich.console import Console
 
 from callbacksim.generation.chooser import RandomChooser
+from callbacksim.generation.lifecycle import Lifecycle, lifecycles_from_events, simulate
+from callbacksim.generation.profile import DEFAULT
 from callbacksim.model import Edition
-from callbacksim.simulator.lifecycle import Lifecycle, lifecycles_from_events, simulate
-from callbacksim.simulator.picture import (
+from callbacksim.views.picture import (
     GAP,
     MARKS,
     STATES,
@@ -27,7 +28,6 @@ from callbacksim.simulator.picture import (
     to_html,
     to_svg,
 )
-from callbacksim.simulator.profile import DEFAULT
 from callbacksim.wiretime import format_epoch_ms
 
 START = 1_780_000_000_000

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from callbacksim.errors import UsageError
 from callbacksim.generation.chooser import RandomChooser
+from callbacksim.generation.lifecycle import Lifecycle, simulate
+from callbacksim.generation.machine import WIRE_FINAL
+from callbacksim.generation.profile import DEFAULT, Profile, load_profile
 from callbacksim.model import Edition
 from callbacksim.rules import check
-from callbacksim.simulator.lifecycle import Lifecycle, simulate
-from callbacksim.simulator.machine import WIRE_FINAL
-from callbacksim.simulator.profile import DEFAULT, Profile, load_profile
 from callbacksim.wiretime import epoch_ms, parse_datetime
 
 START_MS = epoch_ms(parse_datetime("2026-03-02T08:00:00Z"))

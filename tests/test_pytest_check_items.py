@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from callbacksim.simulator.checks import PROPERTIES
-from callbacksim.simulator.server import BackgroundServer, ServerConfig
+from callbacksim.simulator.properties import PROPERTIES
+from callbacksim.target import BackgroundServer, ServerConfig
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.slow

@@ -13,6 +13,7 @@ pytest_plugins = ["pytester"]
 HEAVY = ("hypothesis", "faker", "callbacksim.strategies", "callbacksim.generation")
 
 
+@pytest.mark.slow
 def test_importing_the_plugin_loads_nothing_heavy() -> None:
     code = (
         "import json, sys\n"
@@ -107,7 +108,7 @@ def test_fixture_matches_the_seeded_provider(pytester: pytest.Pytester) -> None:
     import hypothesis  # noqa: F401  (before callbacksim.strategies)
     from faker import Faker
 
-    from callbacksim.strategies.faker_provider import add_to
+    from callbacksim.faker_provider import add_to
 
     pytester.makepyfile(REPORT)
     fake = add_to(Faker("en_US"))

@@ -31,12 +31,12 @@ from aiohttp import web
 from loopback import running
 
 from callbacksim.errors import UsageError
+from callbacksim.generation.lifecycle import Lifecycle, LifecycleStream
 from callbacksim.generation.participants import ANCHOR
+from callbacksim.simulator import Faults, ReplayConfig, ReplayResult, read_ledger, replay
 from callbacksim.simulator.adapters import Delivery, StoreAdapter
 from callbacksim.simulator.client import HttpClient, Request
-from callbacksim.simulator.lifecycle import Lifecycle, LifecycleStream
-from callbacksim.simulator.replay import Faults, ReplayConfig, ReplayResult, read_ledger, replay
-from callbacksim.simulator.server import BackgroundServer, ServerConfig
+from callbacksim.target import BackgroundServer, ServerConfig
 from callbacksim.wiretime import epoch_ms
 
 START_MS = epoch_ms(ANCHOR)
@@ -541,7 +541,7 @@ from pathlib import Path
 from callbacksim.generation.participants import ANCHOR
 from callbacksim.simulator.adapters import Delivery, StoreAdapter
 from callbacksim.simulator.client import HttpClient, Request
-from callbacksim.simulator.lifecycle import LifecycleStream
+from callbacksim.generation.lifecycle import LifecycleStream
 from callbacksim.simulator.replay import ReplayConfig, replay
 from callbacksim.wiretime import epoch_ms
 

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from callbacksim.generation.chooser import RandomChooser
+from callbacksim.generation.lifecycle import Lifecycle, simulate
 from callbacksim.generation.participants import ANCHOR
-from callbacksim.simulator.checks import PROPERTIES, Failure, Outcome
 from callbacksim.simulator.client import Request
-from callbacksim.simulator.lifecycle import Lifecycle, simulate
-from callbacksim.simulator.picture import segments
+from callbacksim.simulator.properties import PROPERTIES, Failure, Outcome
 from callbacksim.simulator.replay import ReplayResult
-from callbacksim.simulator.report import html_report, latency_svg, throughput_svg, write_report
+from callbacksim.views.picture import segments
+from callbacksim.views.report import html_report, latency_svg, throughput_svg, write_report
 from callbacksim.wiretime import epoch_ms
 
 TARGET = "http://127.0.0.1:8123"

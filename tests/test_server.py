@@ -24,7 +24,7 @@ import pytest
 from callbacksim.errors import UsageError
 from callbacksim.model import Edition
 from callbacksim.rules import RuleSet, check
-from callbacksim.simulator.server import (
+from callbacksim.target import (
     DEFAULT_MAX_BODY,
     BackgroundServer,
     ServerConfig,
@@ -598,7 +598,7 @@ def test_serve_forever_rejects_a_port_in_use(server: str) -> None:
 
 _SERVE = (
     "import sys\n"
-    "from callbacksim.simulator.server import ServerConfig, serve_forever\n"
+    "from callbacksim.target import ServerConfig, serve_forever\n"
     "serve_forever(ServerConfig(db=sys.argv[1]), ready=lambda url: print(url, flush=True))\n"
 )
 

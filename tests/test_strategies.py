@@ -360,6 +360,7 @@ def test_combined_unusual_features_do_not_undo_each_other(data: st.DataObject) -
         assert WITNESS[feature](u.payload, edition), f"{feature} reported but not carried"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("feature", ["tied-timestamps", "extreme-year"])
 def test_shrunk_unusual_payloads_still_carry_their_feature(feature: str) -> None:
     # The smallest participant has the fewest timestamps: the build features must still show.
@@ -399,6 +400,7 @@ SHRUNK_RULES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("edition", "rule"), SHRUNK_RULES)
 def test_label_still_true_after_shrinking(edition: Edition, rule: str) -> None:
     i = find(
@@ -414,12 +416,14 @@ def test_label_still_true_after_shrinking(edition: Edition, rule: str) -> None:
 # -- shrinking toward small, readable participants -----------------------------------------
 
 
+@pytest.mark.slow
 def test_shrinks_to_a_small_participant() -> None:
     p = find(participants(), lambda _p: True, settings=FIND, random=random.Random(0))
     assert check(p) == []
     assert len(_set_properties(p)) <= 14, _set_properties(p)
 
 
+@pytest.mark.slow
 def test_shrinks_to_a_minimal_ended_participant() -> None:
     payload = find(
         valid_payloads(),
@@ -433,6 +437,7 @@ def test_shrinks_to_a_minimal_ended_participant() -> None:
     assert len(payload) <= 14, payload
 
 
+@pytest.mark.slow
 def test_shrinks_to_a_minimal_held_participant() -> None:
     p = find(participants(), lambda p: p.held is True, settings=FIND, random=random.Random(0))
     assert p.state is State.CONNECTED

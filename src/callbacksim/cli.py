@@ -2,6 +2,10 @@
 
 Exit status: 0 when everything checked holds, 1 when something was found (an invalid record, a
 failed property), 2 for a usage error or unreadable input, with one clear line and no traceback.
+
+Options that several commands share are defined once, as parent parsers (`_Options`); what their
+values may be is checked where they are used (the profile, the faults, the target's settings), not
+here.
 """
 
 from __future__ import annotations
@@ -11,22 +15,27 @@ import sys
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
+from urllib.parse import urlsplit
 
 import orjson
 
 from callbacksim import __version__
 from callbacksim.errors import CallbacksimError, JsonError, UsageError
-from callbacksim.fixtures import Mode
+from callbacksim.generation.participants import ANCHOR, ANCHOR_MS
+from callbacksim.jobs.fixtures import Mode
+from callbacksim.jobs.output import OutputFormat
 from callbacksim.model import Edition
-from callbacksim.output import OutputFormat
 from callbacksim.records import InputFormat, open_source, read_records
 from callbacksim.rules import RULES, RuleSet, rule_ids
 from callbacksim.validate import Result, judge
+from callbacksim.wiretime import DatetimeFormatError, epoch_ms, format_datetime, parse_datetime
 
 __all__ = ["main"]
 
 Handler = Callable[[argparse.Namespace], int]
+
+_ANCHOR_TEXT = format_datetime(ANCHOR)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,6 +43,9 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message}\n(run '{self.prog} --help' for usage)\n")
+
+
+# -- argument types -------------------------------------------------------------------------------
 
 
 def _choice(enum: type[StrEnum]) -> Callable[[str], StrEnum]:
@@ -50,49 +62,129 @@ def _choice(enum: type[StrEnum]) -> Callable[[str], StrEnum]:
     return convert
 
 
-def _add_profile_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", help="realism profile overrides, a JSON or TOML file")
-    p.add_argument(
-        "--set",
-        action="append",
-        metavar="NAME=VALUE",
-        help="override one profile parameter (repeatable); `callbacksim profile` lists them",
-    )
-    p.add_argument(
-        "--path",
-        action="append",
-        metavar="PATH",
-        help="a path every lifecycle must take (repeatable): scheduled, hold, timeout, ...",
-    )
+def _epoch(text: str) -> int:
+    try:
+        return epoch_ms(parse_datetime(text))
+    except DatetimeFormatError as exc:
+        msg = f"{exc}; for example --epoch {_ANCHOR_TEXT}"
+        raise argparse.ArgumentTypeError(msg) from None
 
 
-def _add_input_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", metavar="FILE", help="input file, or - for standard input")
-    p.add_argument(
-        "--input-format",
-        type=_choice(InputFormat),
-        default=InputFormat.AUTO,
-        help="how to read the inputs (default: auto, by extension and first line)",
-    )
+def _url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        msg = f"{text!r} is not an http(s) URL; for example http://127.0.0.1:8080"
+        raise argparse.ArgumentTypeError(msg)
+    return text
 
 
-def _add_edition_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--edition",
-        type=_choice(Edition),
-        default=Edition.SEED,
-        help="model edition: seed (the documented model, default) or sdk-269",
-    )
+def _header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        msg = (
+            f"expected 'Name: value', got {text!r}; for example --header 'Authorization: Bearer T'"
+        )
+        raise argparse.ArgumentTypeError(msg)
+    return name.strip(), value.strip()
 
 
-def _add_model_options(p: argparse.ArgumentParser) -> None:
-    _add_edition_option(p)
-    p.add_argument(
-        "--rules",
-        type=_choice(RuleSet),
-        default=RuleSet.STRICT,
-        help="rule set: strict (every rule, default) or structural (types and formats only)",
-    )
+def _property_ids(text: str) -> list[str]:
+    from callbacksim.simulator.properties import PROPERTIES
+
+    ids = [p.strip() for p in text.split(",") if p.strip()]
+    unknown = [p for p in ids if p not in PROPERTIES]
+    if unknown:
+        msg = f"unknown property id(s) {unknown}; choose from {', '.join(PROPERTIES)}"
+        raise argparse.ArgumentTypeError(msg)
+    return ids
+
+
+# -- options shared by several commands -----------------------------------------------------------
+
+
+class _Options:
+    """The shared options, each defined once as a parent parser; a command lists the ones it takes
+    (``parents=[...]``)."""
+
+    def __init__(self) -> None:
+        self.files = self._parent()
+        self.files.add_argument(
+            "files", nargs="+", metavar="FILE", help="input file, or - for standard input"
+        )
+        self.input_format = self._parent()
+        self.input_format.add_argument(
+            "--input-format",
+            type=_choice(InputFormat),
+            default=InputFormat.AUTO,
+            help="how to read the input (default: auto, by extension and first line)",
+        )
+        self.edition = self._parent()
+        self.edition.add_argument(
+            "--edition",
+            type=_choice(Edition),
+            default=Edition.SEED,
+            help="model edition: seed (the documented model, default) or sdk-269",
+        )
+        self.rules = self._parent()
+        self.rules.add_argument(
+            "--rules",
+            type=_choice(RuleSet),
+            default=RuleSet.STRICT,
+            help="rule set: strict (every rule, default) or structural (types and formats only)",
+        )
+        self.seed = self._parent()
+        self.seed.add_argument(
+            "--seed", type=int, default=0, help="the seed of everything drawn (default 0)"
+        )
+        self.epoch = self._parent()
+        self.epoch.add_argument(
+            "--epoch",
+            type=_epoch,
+            help=f"the instant generated times start from (RFC 3339; default {_ANCHOR_TEXT})",
+        )
+        self.profile = self._parent()
+        self.profile.add_argument(
+            "--profile", help="realism profile overrides, a JSON or TOML file"
+        )
+        self.profile.add_argument(
+            "--set",
+            action="append",
+            metavar="NAME=VALUE",
+            help="override one profile parameter (repeatable); `callbacksim profile` lists them",
+        )
+        self.profile.add_argument(
+            "--path",
+            action="append",
+            metavar="PATH",
+            help="a path every lifecycle must take (repeatable): scheduled, hold, timeout, ...",
+        )
+        self.header = self._parent()
+        self.header.add_argument(
+            "--header", type=_header, action="append", help="'Name: value' sent with every request"
+        )
+        self.timeout = self._parent()
+        self.timeout.add_argument(
+            "--timeout", type=float, default=10.0, help="per-request timeout (default 10 s)"
+        )
+        self.adapter = self._parent()
+        self.adapter.add_argument(
+            "--adapter",
+            default="store",
+            help="how events reach the target: store (default), notification, eventbridge or "
+            "package.module:Class; what needs to read the target back is skipped when the "
+            "adapter cannot",
+        )
+        self.concurrency = self._parent()
+        self.concurrency.add_argument(
+            "--concurrency", type=int, default=32, help="conversations at once (default 32)"
+        )
+
+    @staticmethod
+    def _parent() -> _Parser:
+        return _Parser(add_help=False)
+
+
+# -- handlers -------------------------------------------------------------------------------------
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -132,7 +224,7 @@ def _print_result(result: Result, out: TextIO) -> None:
 
 def _coverage(args: argparse.Namespace) -> int:
     from callbacksim.coverage import Coverage
-    from callbacksim.render import coverage_table
+    from callbacksim.views.terminal import coverage_table
 
     cov = Coverage(args.edition)
     for source in args.files:
@@ -151,27 +243,14 @@ def _coverage(args: argparse.Namespace) -> int:
     return 0
 
 
-def _epoch(text: str) -> int:
-    from callbacksim.wiretime import DatetimeFormatError, epoch_ms, parse_datetime
-
-    try:
-        return epoch_ms(parse_datetime(text))
-    except DatetimeFormatError as exc:
-        msg = f"{exc}; for example --epoch 2026-01-01T00:00:00Z"
-        raise argparse.ArgumentTypeError(msg) from None
-
-
-def _profile_of(args: argparse.Namespace) -> Any:
-    from callbacksim.simulator.profile import DEFAULT, load_profile
-
-    profile = load_profile(args.profile) if args.profile else DEFAULT
-    return profile.with_overrides(args.set or [])
-
-
 def _generate(args: argparse.Namespace) -> int:
-    from callbacksim.generate import LifecycleJob, ParticipantJob, run_lifecycles, run_participants
-    from callbacksim.generation.participants import ANCHOR
-    from callbacksim.wiretime import epoch_ms
+    from callbacksim.generation.profile import build_profile
+    from callbacksim.jobs.generate import (
+        LifecycleJob,
+        ParticipantJob,
+        run_lifecycles,
+        run_participants,
+    )
 
     if args.what == "participants":
         if args.path or args.set or args.profile:
@@ -205,12 +284,12 @@ def _generate(args: argparse.Namespace) -> int:
                 count=args.count,
                 seed=args.seed,
                 edition=args.edition,
-                profile=_profile_of(args),
+                profile=build_profile(args.profile, args.set or ()),
                 paths=tuple(args.path or ()),
                 fmt=args.format,
                 out=args.out,
                 manifest=args.manifest,
-                epoch_ms=args.epoch if args.epoch is not None else epoch_ms(ANCHOR),
+                epoch_ms=args.epoch,
             )
         )
         summary = f"{manifest['lifecycles']:,} lifecycle(s), {manifest['events']:,} event(s)"
@@ -225,10 +304,9 @@ def _show(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from callbacksim.generation.chooser import RandomChooser
-    from callbacksim.generation.participants import ANCHOR
-    from callbacksim.simulator.lifecycle import lifecycles_from_events, simulate
-    from callbacksim.simulator.picture import draw_terminal, to_html, to_svg
-    from callbacksim.wiretime import epoch_ms
+    from callbacksim.generation.lifecycle import lifecycles_from_events, simulate
+    from callbacksim.generation.profile import build_profile
+    from callbacksim.views.picture import draw_terminal, to_html, to_svg
 
     if args.file:
         with open_source(args.file) as stream:
@@ -245,12 +323,11 @@ def _show(args: argparse.Namespace) -> int:
         if args.seed is None:
             msg = "give a SEED, or --file FILE with lifecycle events"
             raise UsageError(msg)
-        start = args.epoch if args.epoch is not None else epoch_ms(ANCHOR)
         lifecycle = simulate(
             RandomChooser(args.seed),
-            profile=_profile_of(args),
+            profile=build_profile(args.profile, args.set or ()),
             edition=args.edition,
-            start_ms=start,
+            start_ms=ANCHOR_MS if args.epoch is None else args.epoch,
             require=tuple(args.path or ()),
         )
     plan = not args.file  # a file of events carries no plan
@@ -264,47 +341,32 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _profile_list(args: argparse.Namespace) -> int:
-    from callbacksim.simulator.profile import Profile
+    from callbacksim.generation.profile import Profile
 
     for name, default, basis in Profile.describe():
         print(f"{name:<30} {default:>12g}  {basis}")
     return 0
 
 
-def _header(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition(":")
-    if not sep or not name.strip():
-        msg = (
-            f"expected 'Name: value', got {text!r}; for example --header 'Authorization: Bearer T'"
-        )
-        raise argparse.ArgumentTypeError(msg)
-    return name.strip(), value.strip()
+def _reachable_or_usage_error(url: str, headers: dict[str, str], timeout: float) -> None:
+    from callbacksim.simulator.checks import reachable
 
-
-def _property_ids(text: str) -> list[str]:
-    from callbacksim.simulator.checks import PROPERTIES
-
-    ids = [p.strip() for p in text.split(",") if p.strip()]
-    unknown = [p for p in ids if p not in PROPERTIES]
-    if unknown:
-        msg = f"unknown property id(s) {unknown}; choose from {', '.join(PROPERTIES)}"
-        raise argparse.ArgumentTypeError(msg)
-    return ids
+    problem = reachable(url, headers, timeout)
+    if problem is not None:
+        msg = f"cannot reach {url}: {problem}; is the service running?"
+        raise UsageError(msg)
 
 
 def _check(args: argparse.Namespace) -> int:
-    from callbacksim.render import CheckReporter, junit_xml
-    from callbacksim.simulator.checks import PROPERTIES, CheckConfig, reachable, run_checks
+    from callbacksim.simulator.checks import CheckConfig, run_checks
+    from callbacksim.simulator.properties import PROPERTIES, Outcome
+    from callbacksim.views.terminal import CheckReporter, junit_xml
 
-    _loopback_or_explicit(args.url)
     if args.budget <= 0:
         msg = f"--budget must be a positive number of seconds, got {args.budget}"
         raise UsageError(msg)
     headers = dict(args.header or [])
-    problem = reachable(args.url, headers, args.timeout)
-    if problem is not None:
-        msg = f"cannot reach {args.url}: {problem}; is the service running?"
-        raise UsageError(msg)
+    _reachable_or_usage_error(args.url, headers, args.timeout)
     chosen = [p for p in PROPERTIES if p in (args.properties or PROPERTIES)]
     chosen = [p for p in chosen if p not in (args.skip or [])]
     cfg = CheckConfig(
@@ -324,8 +386,6 @@ def _check(args: argparse.Namespace) -> int:
         f"budget {args.budget:g} s, seed {args.seed}"
     )
     outcomes = run_checks(cfg, on_start=reporter.start, on_done=reporter.done)
-    from callbacksim.simulator.checks import Outcome
-
     done = {o.id for o in outcomes}
     unselected = [p for p in PROPERTIES if p not in done]
     everything = outcomes + [Outcome(p, "skipped", 0, 0.0, note="not selected") for p in unselected]
@@ -342,17 +402,8 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if any(o.status == "failed" for o in outcomes) else 0
 
 
-def _loopback_or_explicit(url: str) -> None:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        msg = f"{url!r} is not an http(s) URL; for example http://127.0.0.1:8080"
-        raise UsageError(msg)
-
-
 def _serve(args: argparse.Namespace) -> int:
-    from callbacksim.simulator.server import ServerConfig, serve_forever
+    from callbacksim.target import ServerConfig, serve_forever
 
     config = ServerConfig(
         host=args.host,
@@ -372,34 +423,24 @@ def _serve(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from callbacksim.jobs import LifecycleSource, run_replay
-    from callbacksim.render import replay_summary
-    from callbacksim.simulator.checks import reachable
-    from callbacksim.simulator.replay import Faults, ReplayConfig
+    from callbacksim.generation.profile import build_profile
+    from callbacksim.jobs.run import LifecycleSource, run_replay
+    from callbacksim.simulator.faults import Faults
+    from callbacksim.simulator.replay import ReplayConfig
+    from callbacksim.views.terminal import replay_summary
 
-    _loopback_or_explicit(args.url)
     if args.file and args.lifecycles is not None:
         msg = "give a FILE of lifecycle events or --lifecycles N, not both"
         raise UsageError(msg)
-    for name in ("duplicates", "reorder"):
-        value = getattr(args, name)
-        if not 0 <= value <= 1:
-            msg = f"--{name} is a probability between 0 and 1, got {value}"
-            raise UsageError(msg)
     if args.time_factor is not None and args.time_factor <= 0:
         msg = f"--time-factor must be positive (0.01 plays 100x faster), got {args.time_factor}"
-        raise UsageError(msg)
-    headers = dict(args.header or [])
-    problem = reachable(args.url, headers, args.timeout)
-    if problem is not None:
-        msg = f"cannot reach {args.url}: {problem}; is the service running?"
         raise UsageError(msg)
     source = LifecycleSource(
         file=args.file,
         count=args.lifecycles if args.lifecycles is not None else 100,
         seed=args.seed,
         edition=args.edition,
-        profile=_profile_of(args),
+        profile=build_profile(args.profile, args.set or ()),
         paths=tuple(args.path or ()),
         epoch_ms=args.epoch,
     )
@@ -413,22 +454,28 @@ def _replay(args: argparse.Namespace) -> int:
         ledger=Path(ledger) if ledger else None,
         resume=args.resume is not None,
         verify=not args.no_verify,
+        edition=args.edition,
     )
+    headers = dict(args.header or [])
+    _reachable_or_usage_error(args.url, headers, args.timeout)
     result = run_replay(
-        args.url, source, cfg, adapter_name=args.adapter, headers=headers, timeout=args.timeout
+        args.url,
+        source,
+        cfg,
+        adapter_name=args.adapter,
+        headers=headers,
+        timeout=args.timeout,
+        out=sys.stdout,
     )
     replay_summary(result, Console(highlight=False))
     if args.report:
         Path(args.report).write_bytes(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2))
-    converged = not result.read_back or result.conversations_converged == result.conversations
-    return 0 if result.failed == 0 and converged else 1
+    return 0 if result.converged else 1
 
 
 def _run(args: argparse.Namespace) -> int:
-    from callbacksim.jobs import RunJob, run_main_job
+    from callbacksim.jobs.run import RunJob, run_main_job
 
-    if args.target:
-        _loopback_or_explicit(args.target)
     job = RunJob(
         target=args.target,
         budget=args.budget,
@@ -440,7 +487,7 @@ def _run(args: argparse.Namespace) -> int:
         html=args.html or None,
         headers=dict(args.header or []),
     )
-    return run_main_job(job)
+    return run_main_job(job, sys.stdout)
 
 
 def _rules(args: argparse.Namespace) -> int:
@@ -452,9 +499,12 @@ def _rules(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from callbacksim.demo import run_demo
+    from callbacksim.jobs.demo import run_demo
 
     return run_demo(sys.stdout)
+
+
+# -- the parser -----------------------------------------------------------------------------------
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -464,9 +514,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"callbacksim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    o = _Options()
 
     p = sub.add_parser(
         "validate",
+        parents=[o.files, o.input_format, o.edition, o.rules],
         help="check participant payloads against the validity rules",
         description=(
             "Check participant payloads (a JSON participant, a JSON array, or JSON Lines) against "
@@ -474,8 +526,6 @@ def _build_parser() -> argparse.ArgumentParser:
             "are valid, 1 if any is invalid, 2 if an input cannot be read."
         ),
     )
-    _add_input_options(p)
-    _add_model_options(p)
     p.add_argument(
         "--format",
         choices=["text", "json"],
@@ -486,14 +536,13 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "coverage",
+        parents=[o.files, o.input_format, o.edition],
         help="how much of the participant space a file covers",
         description=(
             "Report enum-value, state x disconnectType, pairwise-ordering and ordering-class "
             "coverage of the participants in the given files."
         ),
     )
-    _add_input_options(p)
-    _add_edition_option(p)
     p.add_argument("--format", choices=["text", "json"], default="text", help="text or json")
     p.add_argument(
         "--show-missing",
@@ -506,6 +555,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "generate",
+        parents=[o.seed, o.edition, o.rules, o.epoch, o.profile],
         help="write fixture files of participants or lifecycles",
         description=(
             "Write deterministic fixture files: participants (valid, unusual, invalid, mixed or "
@@ -515,14 +565,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("what", choices=["participants", "lifecycles"])
     p.add_argument("--count", type=int, default=100, help="records or lifecycles (default 100)")
-    p.add_argument("--seed", type=int, default=0, help="the seed (default 0)")
     p.add_argument(
         "--mode",
         type=_choice(Mode),
         default=Mode.VALID,
         help="participants: valid, unusual, invalid, mixed (70/15/15) or edge (covering set)",
     )
-    _add_model_options(p)
     p.add_argument(
         "--exhaustive",
         action="store_true",
@@ -537,40 +585,27 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="-", help="output file or directory; - for stdout (default)")
     p.add_argument("--labels", help="labels file (default: OUT.labels.jsonl next to a file)")
     p.add_argument("--manifest", help="manifest file (default: OUT.manifest.json next to a file)")
-    p.add_argument(
-        "--epoch",
-        type=_epoch,
-        help="anchor instant instead of 2026-01-01T00:00:00Z (RFC 3339)",
-    )
-    _add_profile_options(p)
     p.set_defaults(handler=_generate)
 
     p = sub.add_parser(
         "show",
+        parents=[o.input_format, o.edition, o.epoch, o.profile],
         help="draw a lifecycle as a timeline (terminal, SVG or HTML)",
         description="Simulate the lifecycle of SEED (or read one from --file) and draw it.",
     )
     p.add_argument("seed", nargs="?", type=int, help="seed of the lifecycle to simulate")
     p.add_argument("--file", help="a file of lifecycle events (as `generate lifecycles` writes)")
     p.add_argument("--conversation", help="with --file: which conversation (default: the first)")
-    p.add_argument(
-        "--input-format",
-        type=_choice(InputFormat),
-        default=InputFormat.AUTO,
-        help="how to read --file (default: auto)",
-    )
-    _add_edition_option(p)
-    p.add_argument("--epoch", type=_epoch, help="start instant (default 2026-01-01T00:00:00Z)")
     p.add_argument("--svg", help="write an SVG picture to this file")
     p.add_argument("--html", help="write an HTML page to this file")
     p.add_argument(
         "--terminal", action="store_true", help="draw in the terminal too when writing files"
     )
-    _add_profile_options(p)
     p.set_defaults(handler=_show)
 
     p = sub.add_parser(
         "check",
+        parents=[o.seed, o.edition, o.rules, o.header, o.timeout, o.adapter],
         help="check a participant store's properties",
         description=(
             "Check the properties of the participant-store contract against the service at URL, "
@@ -578,41 +613,39 @@ def _build_parser() -> argparse.ArgumentParser:
             "property holds, 1 when any fails, 2 for a usage error or an unreachable target."
         ),
     )
-    p.add_argument("url", help="the service's base URL, e.g. http://127.0.0.1:8080")
+    p.add_argument("url", type=_url, help="the service's base URL, e.g. http://127.0.0.1:8080")
     p.add_argument("--budget", type=float, default=60.0, help="seconds in all (default 60)")
-    p.add_argument("--seed", type=int, default=0, help="the seed (default 0)")
-    _add_model_options(p)
     p.add_argument("--properties", type=_property_ids, help="comma-separated ids to check")
     p.add_argument("--skip", type=_property_ids, help="comma-separated ids to leave out")
-    p.add_argument(
-        "--header", type=_header, action="append", help="'Name: value' sent with every request"
-    )
-    p.add_argument("--timeout", type=float, default=10.0, help="per-request timeout (default 10 s)")
-    p.add_argument(
-        "--adapter",
-        default="store",
-        help="store (default), notification, eventbridge or package.module:Class; properties "
-        "that read back are skipped when the adapter cannot",
-    )
     p.add_argument("--report", help="write a JSON report to this file")
     p.add_argument("--junit", help="write a JUnit XML report to this file")
     p.set_defaults(handler=_check)
 
     p = sub.add_parser(
         "serve",
+        parents=[o.edition, o.rules],
         help="run the reference participant store",
         description="Run the reference implementation of the participant-store contract.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks one)")
     p.add_argument("--db", help="SQLite file (default: a temporary one, deleted on exit)")
-    _add_model_options(p)
     p.add_argument("--token", help="require 'Authorization: Bearer TOKEN'")
     p.add_argument("--max-body", type=int, default=1 << 20, help="body limit in bytes (1 MiB)")
     p.set_defaults(handler=_serve)
 
     p = sub.add_parser(
         "replay",
+        parents=[
+            o.seed,
+            o.edition,
+            o.epoch,
+            o.profile,
+            o.adapter,
+            o.concurrency,
+            o.header,
+            o.timeout,
+        ],
         help="replay lifecycles against a target, with faults, a ledger and resume",
         description=(
             "Replay lifecycles (a FILE of events, or --lifecycles N generated from --seed) against "
@@ -621,19 +654,11 @@ def _build_parser() -> argparse.ArgumentParser:
             "nothing failed and everything read back converged."
         ),
     )
-    p.add_argument("url", help="the target's base URL (for notification adapters: the webhook)")
+    p.add_argument(
+        "url", type=_url, help="the target's base URL (for notification adapters: the webhook)"
+    )
     p.add_argument("file", nargs="?", help="lifecycle events (as `generate lifecycles` writes)")
     p.add_argument("--lifecycles", type=int, help="generate N lifecycles instead of a file")
-    p.add_argument("--seed", type=int, default=0, help="seed of generation and faults (default 0)")
-    _add_edition_option(p)
-    p.add_argument("--epoch", type=_epoch, help="start instant of generated lifecycles")
-    _add_profile_options(p)
-    p.add_argument(
-        "--adapter",
-        default="store",
-        help="store (default), notification, eventbridge, or package.module:Class",
-    )
-    p.add_argument("--concurrency", type=int, default=32, help="conversations at once (32)")
     p.add_argument(
         "--time-factor",
         type=float,
@@ -643,10 +668,6 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reorder", type=float, default=0.0, help="chance of a swap in a stream")
     p.add_argument("--jitter", type=float, default=0.0, help="largest random pause (ms)")
     p.add_argument("--retries", type=int, default=3, help="retries per request (default 3)")
-    p.add_argument("--timeout", type=float, default=10.0, help="per-request timeout (10 s)")
-    p.add_argument(
-        "--header", type=_header, action="append", help="'Name: value' sent with every request"
-    )
     p.add_argument("--ledger", help="write every event's outcome to this JSONL file")
     p.add_argument("--resume", metavar="LEDGER", help="continue the run this ledger records")
     p.add_argument("--no-verify", action="store_true", help="do not read the target back")
@@ -655,33 +676,31 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "run",
+        parents=[o.seed, o.edition, o.rules, o.concurrency, o.header],
         help="the main job: checks and a replay against the reference target or yours",
         description=(
             "Start the reference target (or use --target), check every property, replay a few "
             "hundred lifecycles with delivery faults, print a report and write an HTML one."
         ),
     )
-    p.add_argument("--target", help="a running service's URL instead of the reference target")
+    p.add_argument(
+        "--target", type=_url, help="a running service's URL instead of the reference target"
+    )
     p.add_argument("--budget", type=float, default=20.0, help="seconds for the checks (20)")
     p.add_argument("--lifecycles", type=int, default=300, help="lifecycles to replay (300)")
-    p.add_argument("--seed", type=int, default=0, help="the seed (default 0)")
-    _add_model_options(p)
-    p.add_argument("--concurrency", type=int, default=32, help="conversations at once (32)")
     p.add_argument(
         "--html",
         default="callbacksim-report.html",
         help="HTML report path (default callbacksim-report.html; '' for none)",
-    )
-    p.add_argument(
-        "--header", type=_header, action="append", help="'Name: value' sent with every request"
     )
     p.set_defaults(handler=_run)
 
     p = sub.add_parser("profile", help="list the realism profile's parameters and their basis")
     p.set_defaults(handler=_profile_list)
 
-    p = sub.add_parser("rules", help="list the validity rules and their ids")
-    _add_model_options(p)
+    p = sub.add_parser(
+        "rules", parents=[o.edition, o.rules], help="list the validity rules and their ids"
+    )
     p.set_defaults(handler=_rules)
 
     p = sub.add_parser("demo", help="a short tour on built-in examples")
@@ -690,8 +709,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command ``argv`` (default: the process's arguments); the exit status."""
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors end here
+        return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

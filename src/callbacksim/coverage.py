@@ -33,8 +33,8 @@ from callbacksim.wiretime import DatetimeFormatError, parse_datetime
 
 __all__ = ["Coverage", "Section", "allowed_pairs", "allowed_relations"]
 
-ENUM_FIELDS: Mapping[str, type[StrEnum]] = enum_paths(Edition.SDK_269)
-"""Every enum-valued property, by wire path; the same in both editions."""
+ENUM_FIELDS: Mapping[str, type[StrEnum]] = enum_paths(Edition.latest())
+"""Every enum-valued property of any edition, by wire path."""
 ABSENT = "(absent)"
 _ENDED = {State.DISCONNECTED.value, State.TERMINATED.value, State.OUTDATED_SDK_VERSION.value}
 

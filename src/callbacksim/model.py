@@ -52,13 +52,31 @@ __all__ = [
 
 
 class Edition(StrEnum):
-    """Which edition of the model: what is generated and which enum values count as known."""
+    """Which edition of the model: what is generated and which enum values count as known.
+
+    Editions are declared oldest first, and each has everything the ones before it have: a property,
+    enum value or rule introduced in one edition (its ``since``) is in that edition and every later
+    one. A new edition is one more member at the end.
+    """
 
     SEED = "seed"
     """The model as documented on the Genesys Cloud Java SDK page: 42 properties, 4 enums."""
     SDK_269 = "sdk-269"
     """The Python SDK 269.0.0 edition: 5 more properties, the state ``parked`` and 5 more
     disconnect types."""
+
+    def includes(self, since: Edition | None) -> bool:
+        """Whether this edition has what ``since`` introduced (None: what every edition has)."""
+        return since is None or _RANK[since] <= _RANK[self]
+
+    @classmethod
+    def latest(cls) -> Edition:
+        """The newest edition, which has everything any edition has."""
+        return _LATEST
+
+
+_RANK: dict[Edition, int] = {edition: rank for rank, edition in enumerate(Edition)}
+_LATEST = list(Edition)[-1]
 
 
 class State(StrEnum):
@@ -121,17 +139,16 @@ class UploadStatus(StrEnum):
     NONE = "none"
 
 
-# Enum values that only the sdk-269 edition knows. Everything else is in both editions.
-_SDK_269_VALUES: frozenset[StrEnum] = frozenset(
-    {
-        State.PARKED,
-        DisconnectType.ENDPOINT_DONOTDISTURB,
-        DisconnectType.TRANSFER_DONOTDISTURB,
-        DisconnectType.INACTIVITY,
-        DisconnectType.SESSION_EXPIRED,
-        DisconnectType.TAKEOVER,
-    }
-)
+# Enum values introduced after the seed edition, with the edition that introduced them; every other
+# value is in every edition.
+_VALUE_SINCE: Mapping[StrEnum, Edition] = {
+    State.PARKED: Edition.SDK_269,
+    DisconnectType.ENDPOINT_DONOTDISTURB: Edition.SDK_269,
+    DisconnectType.TRANSFER_DONOTDISTURB: Edition.SDK_269,
+    DisconnectType.INACTIVITY: Edition.SDK_269,
+    DisconnectType.SESSION_EXPIRED: Edition.SDK_269,
+    DisconnectType.TAKEOVER: Edition.SDK_269,
+}
 
 SINCE = "callbacksim.since"
 """Field metadata key: the edition that introduced a property (absent: every edition has it)."""
@@ -140,7 +157,7 @@ SINCE = "callbacksim.since"
 @cache
 def known_values(enum: type[StrEnum], edition: Edition) -> tuple[StrEnum, ...]:
     """The members of ``enum`` that ``edition`` knows, in table order."""
-    return tuple(m for m in enum if edition is Edition.SDK_269 or m not in _SDK_269_VALUES)
+    return tuple(m for m in enum if edition.includes(_VALUE_SINCE.get(m)))
 
 
 def coerce_enum(enum: type[StrEnum]) -> Any:
@@ -174,21 +191,16 @@ def _tuple_or_none(value: object) -> object:
     return value
 
 
-def _since_269() -> dict[str, Any]:
-    return {SINCE: Edition.SDK_269}
+def _since(since: Edition | None) -> dict[str, Any]:
+    return {SINCE: since} if since else {}
 
 
-def _opt(**kwargs: Any) -> Any:
-    return attrs.field(default=None, kw_only=True, **kwargs)
+def _opt(*, since: Edition | None = None, **kwargs: Any) -> Any:
+    return attrs.field(default=None, kw_only=True, metadata=_since(since), **kwargs)
 
 
 def _dt(*, since: Edition | None = None) -> Any:
-    return attrs.field(
-        default=None,
-        kw_only=True,
-        validator=_aware,
-        metadata={SINCE: since} if since else {},
-    )
+    return attrs.field(default=None, kw_only=True, validator=_aware, metadata=_since(since))
 
 
 def _enum(enum: type[StrEnum]) -> Any:
@@ -196,12 +208,7 @@ def _enum(enum: type[StrEnum]) -> Any:
 
 
 def _list(*, since: Edition | None = None) -> Any:
-    return attrs.field(
-        default=None,
-        kw_only=True,
-        converter=_tuple_or_none,
-        metadata={SINCE: since} if since else {},
-    )
+    return attrs.field(default=None, kw_only=True, converter=_tuple_or_none, metadata=_since(since))
 
 
 @attrs.frozen
@@ -346,7 +353,7 @@ class CallbackMediaParticipant:
     alerting_timeout_ms: int | None = _opt()
     provider: str | None = _opt()
     external_contact: DomainEntityRef | None = _opt()
-    external_contact_initial_division_id: str | None = _opt(metadata=_since_269())
+    external_contact_initial_division_id: str | None = _opt(since=Edition.SDK_269)
     external_organization: DomainEntityRef | None = _opt()
     wrapup: Wrapup | None = _opt()
     peer: str | None = _opt()

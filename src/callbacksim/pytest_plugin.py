@@ -147,7 +147,7 @@ def callbacksim_faker(callbacksim_seed: int, callbacksim_locale: str | list[str]
     import hypothesis  # noqa: F401
     from faker import Faker
 
-    from callbacksim.strategies.faker_provider import add_to
+    from callbacksim.faker_provider import add_to
 
     fake = add_to(Faker(callbacksim_locale))
     fake.seed_instance(callbacksim_seed)
@@ -237,7 +237,7 @@ def pytest_collection_modifyitems(
     url = config.getoption("callbacksim_target")
     if not url:
         return
-    from callbacksim.simulator.checks import PROPERTIES
+    from callbacksim.simulator.properties import PROPERTIES
 
     chosen_text = config.getoption("callbacksim_properties")
     chosen = [p.strip() for p in chosen_text.split(",")] if chosen_text else list(PROPERTIES)

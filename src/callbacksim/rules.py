@@ -78,9 +78,6 @@ class Timestamp:
     key: str
     since: Edition | None = None
 
-    def in_edition(self, edition: Edition) -> bool:
-        return self.since is None or edition is Edition.SDK_269
-
 
 @attrs.frozen
 class Before:
@@ -124,7 +121,7 @@ ORDER: tuple[Before, ...] = (
 
 def timestamps(edition: Edition) -> tuple[str, ...]:
     """The timestamp keys ``edition`` defines, in declaration order."""
-    return tuple(t.key for t in TIMESTAMPS if t.in_edition(edition))
+    return tuple(t.key for t in TIMESTAMPS if edition.includes(t.since))
 
 
 def order(edition: Edition) -> tuple[Before, ...]:
@@ -328,9 +325,6 @@ class Rule:
     since: Edition | None = None
     checker: Checker | None = attrs.field(default=None, eq=False, repr=False)
 
-    def in_edition(self, edition: Edition) -> bool:
-        return self.since is None or edition is Edition.SDK_269
-
 
 def _fmt(value: datetime) -> str:
     return format_datetime(value)
@@ -459,7 +453,7 @@ def _structural_rules() -> list[Rule]:
         ),
     ] + [
         Rule(f"type.{f.wire}", "structural", f"{f.wire} is {f.describe()}", since=f.since)
-        for f in participant_fields(Edition.SDK_269).values()
+        for f in participant_fields(Edition.latest()).values()
     ]
 
 
@@ -539,7 +533,7 @@ RULES: tuple[Rule, ...] = (
 
 @cache
 def _semantic(edition: Edition) -> tuple[Rule, ...]:
-    return tuple(r for r in RULES if r.checker is not None and r.in_edition(edition))
+    return tuple(r for r in RULES if r.checker is not None and edition.includes(r.since))
 
 
 @cache
@@ -548,7 +542,7 @@ def rule_ids(edition: Edition = Edition.SEED, rules: RuleSet = RuleSet.STRICT) -
     return tuple(
         r.id
         for r in RULES
-        if r.in_edition(edition) and (rules is RuleSet.STRICT or r.group == "structural")
+        if edition.includes(r.since) and (rules is RuleSet.STRICT or r.group == "structural")
     )
 
 

@@ -54,9 +54,6 @@ class FieldSpec:
     nested: type[Any] | None = None
     since: Edition | None = None
 
-    def in_edition(self, edition: Edition) -> bool:
-        return self.since is None or edition is Edition.SDK_269
-
     def describe(self) -> str:
         """The expected JSON type, in words, for error messages."""
         if self.kind is Kind.OBJECT and self.nested is not None:
@@ -133,7 +130,7 @@ def fields_of(cls: type[Any]) -> tuple[FieldSpec, ...]:
 def participant_fields(edition: Edition) -> Mapping[str, FieldSpec]:
     """The participant's properties that ``edition`` defines, by wire name."""
     return types.MappingProxyType(
-        {f.wire: f for f in fields_of(CallbackMediaParticipant) if f.in_edition(edition)}
+        {f.wire: f for f in fields_of(CallbackMediaParticipant) if edition.includes(f.since)}
     )
 
 

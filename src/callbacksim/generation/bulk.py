@@ -32,7 +32,7 @@ from callbacksim.wiretime import date_prefix, day_number, shift_days
 __all__ = ["BulkParticipants"]
 
 # Every top-level timestamp property (the nested wrapup.endTime is shifted on its own).
-_TOP_TIMES = tuple(k for k in timestamps(Edition.SDK_269) if "." not in k)
+_TOP_TIMES = tuple(k for k in timestamps(Edition.latest()) if "." not in k)
 
 
 # A pool member: the payload, its instants as (key, day number, rest of the text), its wrap-up

@@ -19,6 +19,7 @@ import attrs
 from callbacksim.generation import vocab
 from callbacksim.generation.chooser import Chooser
 from callbacksim.generation.participants import (
+    ANCHOR_MS,
     Shape,
     build_participant,
     copy_payload,
@@ -29,6 +30,7 @@ from callbacksim.model import DisconnectType, Edition, State, known_values
 from callbacksim.orderings import OrderingClass, walk
 from callbacksim.rules import ORDER, RuleSet, check, rule_ids
 from callbacksim.schema import FieldSpec, Kind, fields_of, participant_fields
+from callbacksim.wiretime import format_epoch_ms
 
 __all__ = ["GenerationBug", "Invalid", "build_invalid", "full_payload"]
 
@@ -103,7 +105,7 @@ _WRONG: dict[Kind, tuple[Any, ...]] = {
     Kind.ENUM: (3, False, ["connected"], {"value": "connected"}),
     Kind.BOOLEAN: ("true", 1, 0, "false", [True]),
     Kind.INTEGER: (2.0, "5", True, 2000.0, 1.5, [1]),
-    Kind.DATETIME: (1_767_225_600_000, True, ["2026-01-01T00:00:00Z"], {"time": "x"}),
+    Kind.DATETIME: (ANCHOR_MS, True, [format_epoch_ms(ANCHOR_MS)], {"time": "x"}),
     Kind.STRING_LIST: ("+15551234567", {"0": "x"}, [1], [None], ["ok", 2]),
     Kind.STRING_MAP: (["k", "v"], "k=v", {"k": 1}, {"k": None}, {"k": ["v"]}),
     Kind.OBJECT: ("object", ["object"], 5, True),

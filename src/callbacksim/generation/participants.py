@@ -24,10 +24,12 @@ from callbacksim.generation.population import Population, default_population
 from callbacksim.model import DisconnectType, Edition, State, known_values
 from callbacksim.orderings import OrderingClass, walk
 from callbacksim.rules import RuleSet, timestamps
+from callbacksim.schema import participant_fields
 from callbacksim.wiretime import epoch_ms, format_epoch_ms
 
 __all__ = [
     "ANCHOR",
+    "ANCHOR_MS",
     "PURPOSES",
     "Shape",
     "build_participant",
@@ -42,7 +44,8 @@ __all__ = [
 ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
 """Default anchor: generated instants fall within a year after it. Never the wall clock."""
 
-_ANCHOR_MS = epoch_ms(ANCHOR)
+ANCHOR_MS = epoch_ms(ANCHOR)
+"""`ANCHOR` in epoch milliseconds."""
 _YEAR_MS = 365 * 86_400_000
 
 PURPOSES: tuple[str, ...] = ("customer", "agent", "acd", "ivr", "user", "external")
@@ -189,7 +192,7 @@ class Shape:
         ordering: OrderingClass | None = None,
         anchor_ms: int | None = None,
     ) -> None:
-        self.anchor_ms = _ANCHOR_MS if anchor_ms is None else anchor_ms
+        self.anchor_ms = ANCHOR_MS if anchor_ms is None else anchor_ms
         self.edition = edition
         self.rules = rules
         self.purpose = purpose
@@ -284,7 +287,7 @@ def build_participant(
     pop = population or default_population()
     chance, pick = ch.chance, ch.pick
     edition, strict = shape.edition, shape.strict
-    sdk = edition is Edition.SDK_269
+    defined = participant_fields(edition)
     purpose = shape.purpose or pick(_PURPOSE_WEIGHTS)
     agent = purpose == "agent"
     customer_leg = purpose in ("customer", "acd")
@@ -333,7 +336,7 @@ def build_participant(
     if user is not None:
         out["wrapupRequired"] = chance(0.6)
         out["wrapupPrompt"] = pick(vocab.WRAPUP_PROMPTS)
-        if sdk and chance(0.3):
+        if "mediaRoles" in defined and chance(0.3):
             out["mediaRoles"] = ["full", *vocab.pick_some(ch, vocab.MEDIA_ROLES[1:], 2)]
         out["user"] = user
     if queue is not None:
@@ -360,7 +363,7 @@ def build_participant(
             "id": contact,
             "selfUri": f"/api/v2/externalcontacts/contacts/{contact}",
         }
-        if sdk and chance(0.7):
+        if "externalContactInitialDivisionId" in defined and chance(0.7):
             out["externalContactInitialDivisionId"] = vocab.entity_id(ch)
         if chance(0.3):
             out["externalOrganization"] = pick(pop.organizations)

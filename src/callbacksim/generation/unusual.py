@@ -65,6 +65,11 @@ UNKNOWN_ENUM_VALUES: dict[str, tuple[str, ...]] = {
     "disconnectType": ("timeout", "uncallable", "endpoint.dnd", "transfer.dnd", "Client"),
     "flaggedReason": ("spam", "abuse", "GENERAL"),
 }
+_LATER_VALUES: dict[str, tuple[str, ...]] = {
+    # Values of a later edition's table, unknown (and so unusual but valid) in an earlier edition.
+    "state": ("parked",),
+    "disconnectType": ("inactivity", "session.expired", "takeover"),
+}
 _UPLOAD_UNKNOWN = ("uploading", "deleted", "Complete")
 
 _UNICODE = (
@@ -165,10 +170,8 @@ def _unknown_enum(ch: Chooser, payload: dict[str, Any], edition: Edition) -> boo
         payload["voicemail"] = {"id": vocab.entity_id(ch), "uploadStatus": ch.pick(_UPLOAD_UNKNOWN)}
         return True
     values: tuple[str, ...] = UNKNOWN_ENUM_VALUES[key]
-    if edition is Edition.SEED and key == "state":
-        values = (*values, "parked")  # the newer edition's value, unknown to the seed edition
-    if edition is Edition.SEED and key == "disconnectType":
-        values = (*values, "inactivity", "session.expired", "takeover")
+    # A later edition's values are unknown to an earlier one.
+    values += tuple(v for v in _LATER_VALUES.get(key, ()) if _outside_table(v, key, edition))
     payload[key] = ch.pick(values)
     return True
 
@@ -211,9 +214,9 @@ def _unknown_property(ch: Chooser, payload: dict[str, Any], edition: Edition) ->
         ("x-callbacksim-extra", [1, 2.5, None, {"nested": True}]),
         ("selfUri", "/api/v2/conversations/callbacks/participants"),
     ]
-    if edition is Edition.SEED:
-        # The newer edition's properties are unknown extras to the seed edition, with any value.
-        extras += [("parkTime", "not even a date"), ("mediaRoles", 7), ("startAlertingTime", None)]
+    # A later edition's properties are unknown extras to an earlier one, with any value.
+    later = [("parkTime", "not even a date"), ("mediaRoles", 7), ("startAlertingTime", None)]
+    extras += [(k, v) for k, v in later if k not in participant_fields(edition)]
     for _ in range(ch.between(1, 3)):
         key, value = ch.pick(extras)
         payload[key] = value
@@ -292,7 +295,7 @@ _COLLECTIONS = ("callbackNumbers", "attributes", "wrapup.tags", "mediaRoles", "s
 
 def _collection_target(key: str, payload: dict[str, Any], edition: Edition) -> str:
     """Where a collection named ``key`` goes: callbackNumbers where ``key`` cannot be."""
-    if key == "mediaRoles" and edition is Edition.SEED:
+    if key == "mediaRoles" and key not in participant_fields(edition):
         return "callbackNumbers"
     if key == "wrapup.tags" and payload.get("wrapupSkipped") is True:
         return "callbackNumbers"

@@ -42,55 +42,28 @@ from hypothesis import strategies as st
 
 from callbacksim.codec import dumps_payload, loads
 from callbacksim.errors import JsonError
+from callbacksim.generation.lifecycle import Lifecycle, LifecycleStream
+from callbacksim.generation.participants import ANCHOR_MS
 from callbacksim.model import Edition
 from callbacksim.rules import RuleSet
 from callbacksim.schema import enum_paths, value_at
 from callbacksim.semantic import differences
 from callbacksim.simulator.adapters import Adapter, Delivery, StoreAdapter, load_adapter
 from callbacksim.simulator.client import HttpClient, Request, Response
-from callbacksim.simulator.lifecycle import Event, Lifecycle, LifecycleStream
+from callbacksim.simulator.convergence import verify_conversation
+from callbacksim.simulator.faults import Faults, plan_deliveries
+from callbacksim.simulator.properties import PROPERTIES, Failure, Outcome, Status
 from callbacksim.strategies import (
     invalid_payloads,
     lifecycles,
     unusual_payloads,
     valid_payloads,
 )
+from callbacksim.wiretime import format_epoch_ms
 
-__all__ = ["PROPERTIES", "CheckConfig", "Failure", "Outcome", "reachable", "run_checks"]
-
-PROPERTIES: dict[str, str] = {
-    "not-found": "GET of a never-written participant or conversation gets 404",
-    "accepts-valid": "every valid participant gets 2xx",
-    "rejects-invalid": "every invalid payload gets 400/422, never 2xx",
-    "no-server-errors": "no request, valid or not, gets 5xx or a dropped connection",
-    "tolerates-unknown": "unknown enum strings and properties get 2xx and read back verbatim",
-    "round-trips": "after a 2xx write, GET returns a semantically equal participant",
-    "idempotent": "repeating the latest write changes nothing",
-    "converges": "after a whole lifecycle every participant reads back as its final snapshot",
-    "isolated": "many lifecycles replayed concurrently all converge",
-}
-"""Every property, by id, in the order they run."""
-
-# Share of the time budget, by property (the rest of a property's share passes on when it ends
-# early).
-_WEIGHT = {
-    "not-found": 0.5,
-    "accepts-valid": 1.0,
-    "rejects-invalid": 1.5,
-    "no-server-errors": 1.5,
-    "tolerates-unknown": 1.0,
-    "round-trips": 1.5,
-    "idempotent": 0.8,
-    "converges": 1.5,
-    "isolated": 1.2,
-}
+__all__ = ["CheckConfig", "reachable", "run_checks"]
 
 JSON = {"Content-Type": "application/json"}
-
-# Properties that read the target back; skipped (and said so) with an adapter that cannot.
-_READ_BACK = frozenset(
-    {"not-found", "tolerates-unknown", "round-trips", "idempotent", "converges", "isolated"}
-)
 
 
 @attrs.frozen
@@ -108,51 +81,6 @@ class CheckConfig:
     concurrency: int = 32
     max_examples: int = 10_000
     adapter: str = "store"
-
-
-@attrs.frozen
-class Failure:
-    """A property's minimal counterexample: what was sent, what was expected, what came."""
-
-    summary: str
-    expected: str
-    got: str
-    requests: tuple[Request, ...]
-    example: Any = None
-
-    def to_json(self, base_url: str) -> dict[str, Any]:
-        return {
-            "summary": self.summary,
-            "expected": self.expected,
-            "got": self.got,
-            "example": self.example,
-            "reproducer": [r.curl(base_url) for r in self.requests],
-        }
-
-
-@attrs.frozen
-class Outcome:
-    """The verdict on one property."""
-
-    id: str
-    status: str  # passed | failed | skipped | error
-    examples: int
-    seconds: float
-    failure: Failure | None = None
-    note: str = ""
-
-    def to_json(self, base_url: str) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.id,
-            "status": self.status,
-            "examples": self.examples,
-            "seconds": round(self.seconds, 3),
-        }
-        if self.failure is not None:
-            out["failure"] = self.failure.to_json(base_url)
-        if self.note:
-            out["note"] = self.note
-        return out
 
 
 _SHRINK_GRACE = 20.0
@@ -183,6 +111,11 @@ class _Session:
         self.log.append(request)
         return self.client.request(request)
 
+    async def send_async(self, request: Request) -> Response:
+        """`send`, from a coroutine on the client's loop."""
+        self.log.append(request)
+        return await self.client.send(request)
+
     def put(
         self,
         cid: str,
@@ -200,7 +133,7 @@ class _Session:
                 headers["X-Sequence"] = str(sequence)
             return self.send(Request("PUT", _participant_path(cid, pid), body, headers))
         event = {
-            "time": "2026-01-01T00:00:00.000Z",
+            "time": format_epoch_ms(ANCHOR_MS),
             "conversationId": cid,
             "participantId": pid,
             "sequence": sequence or 1,
@@ -445,65 +378,34 @@ def _idempotent(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
     return st.tuples(valid_payloads(edition=cfg.edition, rules=cfg.rules), sequences), body
 
 
-def _deliveries(lifecycle: Lifecycle, r: random.Random, faults: bool) -> list[Event]:
-    """The events in order, or, with ``faults``, with duplicates and bounded reordering within
-    each participant's stream (sequences make the order recoverable)."""
-    events = list(lifecycle.events)
-    if not faults:
-        return events
-    out: list[Event] = []
-    for e in events:
-        out.append(e)
-        if r.random() < 0.2:
-            out.append(e)
-    for i in range(len(out) - 1):  # adjacent swaps: reordering bounded to a couple of places
-        if r.random() < 0.3:
-            out[i], out[i + 1] = out[i + 1], out[i]
-    return out
+_CHECK_FAULTS = Faults(duplicates=0.2, reorder=0.3)
+"""The delivery faults ``converges`` applies to a lifecycle drawn with faults."""
 
 
 def _converged(s: _Session, lifecycle: Lifecycle, cid: str, edition: Edition) -> None:
     """Every participant of ``lifecycle``, stored under conversation ``cid``, reads back as its
     last snapshot, and the conversation lists exactly them, each as its last snapshot."""
-    finals = lifecycle.finals()
-    for pid, final in finals.items():
-        got, back = s.read(cid, pid)
-        diff = differences(final, back, edition=edition)
-        if got.status != 200 or diff:
-            s.fail(
-                f"participant {pid} ({final.get('purpose')}) did not converge to its last snapshot",
-                f"its last snapshot (state {final.get('state')!r})",
-                got.describe() if got.status != 200 else "; ".join(diff[:5]),
-                [e.to_wire() for e in lifecycle.events],
-            )
-    answer, stored = s.read_conversation(cid)
-    if answer.status is None and s.adapter.read_conversation(cid) is None:
-        return  # the adapter can read participants but not conversations
-    ids = sorted(str(p.get("id")) for p in stored) if stored is not None else None
-    if ids != sorted(finals):
-        s.fail(
-            "the conversation did not list its participants' final snapshots",
-            f"participants {sorted(finals)}",
-            f"{ids}",
-            [e.to_wire() for e in lifecycle.events],
-        )
-    for listed in stored or []:
-        final = finals[str(listed.get("id"))]
-        diff = differences(final, listed, edition=edition)
-        if diff:
-            s.fail(
-                "the conversation did not list its participants' final snapshots",
-                f"participant {listed.get('id')} as its last snapshot",
-                "; ".join(diff[:5]),
-                [e.to_wire() for e in lifecycle.events],
-            )
+    verdict = s.client.run(
+        verify_conversation(s.send_async, s.adapter, lifecycle.finals(), cid, edition)
+    )
+    if verdict.problems:
+        first = verdict.problems[0]
+        summary = first.summary
+        if first.participant_id is not None:
+            summary = f"participant {first.participant_id}: {summary}"
+        if first.kind == "unreadable":
+            summary = f"could not read back participant {first.participant_id or cid}"
+        s.fail(summary, first.expected, first.got, [e.to_wire() for e in lifecycle.events])
 
 
 def _converges(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
     def body(s: _Session, item: tuple[Lifecycle, bool, int]) -> None:
         lifecycle, faults, shuffle_seed = item
         cid = _fresh()
-        for event in _deliveries(lifecycle, random.Random(shuffle_seed), faults):
+        plan = plan_deliveries(
+            lifecycle.events, _CHECK_FAULTS if faults else Faults(), random.Random(shuffle_seed)
+        )
+        for event, _duplicate in plan:
             s.put(cid, event.participant_id, event.participant, event.sequence)
         _converged(s, lifecycle, cid, cfg.edition)
 
@@ -521,6 +423,12 @@ _CHECKS: dict[str, Callable[[CheckConfig], tuple[st.SearchStrategy[Any], Body]]]
     "idempotent": _idempotent,
     "converges": _converges,
 }
+
+
+_missing = set(PROPERTIES) - set(_CHECKS) - {"isolated"}
+if _missing:  # pragma: no cover - a registry entry without an implementation
+    msg = f"properties declared without a check: {sorted(_missing)}"
+    raise ImportError(msg)
 
 
 def _hypothesis_property(
@@ -566,22 +474,19 @@ def _hypothesis_property(
         pass
     except Exception as exc:  # a bug in the harness, not in the target: say so, do not blame it
         note = f"the check itself crashed ({type(exc).__name__}: {exc}); please report it"
-        return Outcome(pid, "error", examples, time.monotonic() - started, note=note)
+        return Outcome(pid, Status.ERROR, examples, time.monotonic() - started, note=note)
     elapsed = time.monotonic() - started
     if failing:
         # Hypothesis runs the minimal example last.
-        return Outcome(pid, "failed", examples, elapsed, failing[-1])
-    return Outcome(pid, "passed", examples, elapsed)
+        return Outcome(pid, Status.FAILED, examples, elapsed, failing[-1])
+    return Outcome(pid, Status.PASSED, examples, elapsed)
 
 
 def _isolated(cfg: CheckConfig, client: HttpClient, adapter: Adapter, deadline: float) -> Outcome:
     """Waves of concurrent lifecycles: each participant's events in order, all conversations at
     once; then every one of them must have converged."""
-    from callbacksim.generation.participants import ANCHOR
-    from callbacksim.wiretime import epoch_ms
-
     started = time.monotonic()
-    stream = LifecycleStream(cfg.seed, edition=cfg.edition, start_ms=epoch_ms(ANCHOR))
+    stream = LifecycleStream(cfg.seed, edition=cfg.edition, start_ms=ANCHOR_MS)
     examples = 0
     wave = max(8, cfg.concurrency)
     while True:
@@ -613,9 +518,11 @@ def _isolated(cfg: CheckConfig, client: HttpClient, adapter: Adapter, deadline: 
                     f"replayed concurrently (seed {cfg.seed})",
                     requests=(*puts(lifecycle, cid), *broken.failure.requests),
                 )
-                return Outcome("isolated", "failed", examples, time.monotonic() - started, failure)
+                return Outcome(
+                    "isolated", Status.FAILED, examples, time.monotonic() - started, failure
+                )
         if time.monotonic() > deadline or examples >= 4 * wave:
-            return Outcome("isolated", "passed", examples, time.monotonic() - started)
+            return Outcome("isolated", Status.PASSED, examples, time.monotonic() - started)
 
 
 def run_checks(
@@ -636,17 +543,17 @@ def run_checks(
         if adapter.read_participant("c", "p") is None:
             # Without a way to read the target back, these cannot be judged: say so.
             note = f"needs a read-back, and the {adapter.name!r} adapter has none"
-            for pid in [p for p in chosen if p in _READ_BACK]:
-                outcome = Outcome(pid, "skipped", 0, 0.0, note=note)
+            for pid in [p for p in chosen if PROPERTIES[p].read_back]:
+                outcome = Outcome(pid, Status.SKIPPED, 0, 0.0, note=note)
                 outcomes.append(outcome)
                 if on_done:
                     on_done(outcome)
-            chosen = [p for p in chosen if p not in _READ_BACK]
+            chosen = [p for p in chosen if not PROPERTIES[p].read_back]
         start = time.monotonic()
         for index, pid in enumerate(chosen):
             remaining = cfg.budget - (time.monotonic() - start)
-            weights = sum(_WEIGHT[p] for p in chosen[index:])
-            share = max(0.5, remaining * _WEIGHT[pid] / weights)
+            weights = sum(PROPERTIES[p].weight for p in chosen[index:])
+            share = max(0.5, remaining * PROPERTIES[pid].weight / weights)
             deadline = time.monotonic() + share
             if on_start:
                 on_start(pid)

@@ -11,6 +11,7 @@ check can judge them like any other answer.
 from __future__ import annotations
 
 import asyncio
+import shlex
 import threading
 from collections.abc import Awaitable, Coroutine, Iterable, Mapping
 from typing import Any, TypeVar
@@ -33,18 +34,28 @@ class Request:
     headers: Mapping[str, str] = attrs.field(factory=dict)
 
     def curl(self, base_url: str) -> str:
-        """A shell command that sends the same request."""
-        parts = [f"curl -sS -i -X {self.method} '{base_url}{self.path}'"]
-        parts += [f"-H '{k}: {v}'" for k, v in self.headers.items()]
+        """A shell command that sends the same request, every word quoted for a POSIX shell.
+
+        A body of 2,000 characters or more goes on standard input as a here-document instead of
+        one argument, which a shell limits in length; the here-document adds a final newline.
+        """
+
+        def quote(word: str) -> str:
+            # Quoted even when the shell would not need it, so that every URL reads alike.
+            quoted = shlex.quote(word)
+            return quoted if quoted.startswith("'") else f"'{quoted}'"
+
+        parts = ["curl -sS -i -X", shlex.quote(self.method), quote(base_url + self.path)]
+        parts += [f"-H {quote(f'{k}: {v}')}" for k, v in self.headers.items()]
         if self.body is None:
             return " ".join(parts)
         text = self.body.decode("utf-8", errors="backslashreplace")
-        if "'" not in text and "\n" not in text and len(text) < 2000:
-            return " ".join([*parts, f"--data-binary '{text}'"])
-        return (
-            " ".join([*parts, "--data-binary @- <<'CALLBACKSIM_EOF'"])
-            + f"\n{text}\nCALLBACKSIM_EOF"
-        )
+        if len(text) < 2000:
+            return " ".join([*parts, "--data-binary", quote(text)])
+        end = "CALLBACKSIM_EOF"
+        while end in text.splitlines():
+            end += "_"
+        return " ".join([*parts, f"--data-binary @- <<'{end}'"]) + f"\n{text}\n{end}"
 
 
 @attrs.frozen

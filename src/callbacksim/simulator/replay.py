@@ -21,53 +21,41 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import attrs
-import orjson
 from hdrh.histogram import HdrHistogram
 
 from callbacksim.errors import UsageError
-from callbacksim.semantic import differences
+from callbacksim.generation.lifecycle import Event, Lifecycle
+from callbacksim.model import Edition
 from callbacksim.simulator.adapters import Adapter, Delivery
 from callbacksim.simulator.client import HttpClient, Request, Response
-from callbacksim.simulator.lifecycle import Event, Lifecycle
+from callbacksim.simulator.convergence import ConversationVerdict, verify_conversation
+from callbacksim.simulator.faults import Faults, plan_deliveries
+from callbacksim.simulator.ledger import Key, Ledger, read_ledger
 
-__all__ = ["Faults", "ReplayConfig", "ReplayResult", "read_ledger", "replay"]
-
-Key = tuple[str, str, int]
-
-
-@attrs.frozen
-class Faults:
-    """Delivery faults: probabilities per event, and the largest jitter in milliseconds."""
-
-    duplicates: float = 0.0
-    reorder: float = 0.0
-    jitter_ms: float = 0.0
-
-    @property
-    def any(self) -> bool:
-        return bool(self.duplicates or self.reorder or self.jitter_ms)
+__all__ = ["ReplayConfig", "ReplayResult", "replay"]
 
 
 @attrs.frozen
 class ReplayConfig:
     concurrency: int = 32
     time_factor: float | None = None
-    faults: Faults = Faults()
+    faults: Faults = attrs.field(factory=Faults)
     retries: int = 3
     backoff_ms: float = 50.0
     seed: int = 0
     ledger: Path | None = None
     resume: bool = False
     verify: bool = True
+    edition: Edition = Edition.SEED
+    """The edition convergence is judged in (properties it defines are compared)."""
 
 
 @attrs.frozen
@@ -93,6 +81,22 @@ class ReplayResult:
     read_back: bool
     not_converged: list[str]
     rejections: dict[str, int]
+    unreadable: int = 0
+    """Conversations whose read-back got no usable answer (not counted as differing)."""
+
+    @property
+    def converged(self) -> bool:
+        """The verdict: nothing failed and, where the target could be read back, every
+        participant and conversation holds its final snapshot."""
+        if self.failed:
+            return False
+        if not self.read_back:
+            return True
+        return (
+            self.participants_converged == self.participants_checked
+            and self.conversations_converged == self.conversations
+            and not self.not_converged
+        )
 
     @property
     def throughput(self) -> float:
@@ -102,94 +106,8 @@ class ReplayResult:
     def to_json(self) -> dict[str, Any]:
         out = attrs.asdict(self)
         out["throughput"] = round(self.throughput, 1)
+        out["converged"] = self.converged
         return out
-
-
-_LINE_START = b'{"conversationId":'
-"""How every ledger line begins (`_outcome` builds the entry with that key first)."""
-
-
-def read_ledger(path: Path) -> tuple[set[Key], Counter[str]]:
-    """The events a ledger records, and its counts by outcome. A torn last line (a run killed while
-    writing it) is cut off the file, so appending goes on cleanly."""
-    done: set[Key] = set()
-    counts: Counter[str] = Counter()
-    if not path.exists():
-        return done, counts
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1
-    for number, line in enumerate(data[:end].splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            entry = orjson.loads(line)
-            key = (
-                str(entry["conversationId"]),
-                str(entry["participantId"]),
-                int(entry["sequence"]),
-            )
-            outcome = str(entry["outcome"])
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            msg = f"{path}:{number} is not a ledger line; pass the ledger a replay wrote"
-            raise UsageError(msg) from None
-        if key not in done:
-            done.add(key)
-            counts[outcome] += 1
-    # Cut the torn line only once the file proved a ledger, and only if it begins like a line the
-    # ledger writes: a file that is no ledger is left as it was.
-    tail = data[end:]
-    if tail:
-        if not (tail.startswith(_LINE_START) or _LINE_START.startswith(tail)):
-            msg = f"{path} does not end with a ledger line; pass the ledger a replay wrote"
-            raise UsageError(msg)
-        with path.open("r+b") as handle:
-            handle.truncate(end)
-    return done, counts
-
-
-class _Ledger:
-    """Appends one line per event outcome, written through at once (no buffering), so a kill
-    loses at most the line being written."""
-
-    def __init__(self, path: Path | None) -> None:
-        self._handle: IO[bytes] | None = None
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = path.open("ab", buffering=0)
-
-    def write(self, entry: dict[str, Any]) -> None:
-        if self._handle is not None:
-            self._handle.write(orjson.dumps(entry) + b"\n")
-
-    def close(self) -> None:
-        if self._handle is not None:
-            os.fsync(self._handle.fileno())
-            self._handle.close()
-
-
-def _plan_deliveries(
-    lifecycle: Lifecycle, faults: Faults, rng: random.Random
-) -> list[tuple[Event, bool]]:
-    """The sends of one conversation: (event, is_duplicate), faults applied."""
-    events = list(lifecycle.events)
-    if faults.reorder:
-        last_of: dict[str, int] = {}
-        for i, event in enumerate(events):
-            j = last_of.get(event.participant_id)
-            # Swap with the participant's previous event when nothing of it lies between.
-            if j is not None and j == i - 1 and rng.random() < faults.reorder:
-                events[j], events[i] = events[i], events[j]
-                # The delayed event (now at i) must not be swapped again, or it would slip
-                # further back than one position.
-                del last_of[event.participant_id]
-                continue
-            last_of[event.participant_id] = i
-    out: list[tuple[Event, bool]] = []
-    for event in events:
-        out.append((event, False))
-        if faults.duplicates and rng.random() < faults.duplicates:
-            out.append((event, True))
-    return out
 
 
 class _Stats:
@@ -199,6 +117,7 @@ class _Stats:
         self.requests = 0
         self.duplicates = 0
         self.retries = 0
+        self.conversations = 0
         # Latencies in microseconds, bucketed to 3 significant digits as they come (a counter
         # increment) and handed to the HDR histogram in bulk at the end: recording each value in
         # the pure-Python histogram on the hot path costs more than the rest of a send.
@@ -269,9 +188,9 @@ def replay(
     elif cfg.ledger is not None and cfg.ledger.exists() and cfg.ledger.stat().st_size:
         msg = f"the ledger {cfg.ledger} exists; pass --resume to continue that run, or another path"
         raise UsageError(msg)
-    ledger = _Ledger(cfg.ledger)
+    ledger = Ledger(cfg.ledger)
     stats = _Stats()
-    finished: list[Lifecycle] = []
+    verification = _Verification(client, adapter, cfg.edition) if cfg.verify else None
     events_total = 0
     skipped = 0
     source: Iterator[Lifecycle] = iter(lifecycles)
@@ -282,7 +201,7 @@ def replay(
         rng = random.Random(f"{cfg.seed}:{lifecycle.conversation_id}")
         latest: dict[str, dict[str, Any]] = {}
         sent_keys: set[Key] = set()
-        for event, duplicate in _plan_deliveries(lifecycle, cfg.faults, rng):
+        for event, duplicate in plan_deliveries(lifecycle.events, cfg.faults, rng):
             key = (event.conversation_id, event.participant_id, event.sequence)
             latest[event.participant_id] = event.participant
             if not duplicate:
@@ -298,7 +217,7 @@ def replay(
                 if pause > 0:
                     await asyncio.sleep(pause)
             if cfg.faults.jitter_ms:
-                await asyncio.sleep(rng.random() * cfg.faults.jitter_ms / 1000)
+                await asyncio.sleep(cfg.faults.jitter_s(rng))
             delivery = Delivery(
                 event.to_wire(),
                 tuple(latest.values()),
@@ -317,7 +236,11 @@ def replay(
             ledger.write(entry)
             if on_progress is not None:
                 on_progress(stats.outcomes + previous, events_total)
-        finished.append(lifecycle)
+        stats.conversations += 1
+        if verification is not None:
+            # Every event of this conversation has been delivered: judge it now and keep only
+            # the counts, so memory does not grow with the number of conversations.
+            await verification.conversation(lifecycle)
 
     async def worker() -> None:
         for lifecycle in source:
@@ -340,7 +263,7 @@ def replay(
     finally:
         ledger.close()
     seconds = time.monotonic() - stats.started
-    verified = _verify(client, adapter, finished) if cfg.verify else (0, 0, 0, [], False)
+    read_back = verification is not None and verification.possible and stats.conversations > 0
     counts = stats.outcomes + previous
     h = HdrHistogram(1, 600_000_000, 3)  # microseconds, up to 10 minutes
     for micros, count in stats.latencies.items():
@@ -366,60 +289,48 @@ def replay(
         latency_ms=pct,
         latency_histogram=buckets,
         timeline=[stats.timeline[i] for i in range(last + 1)],
-        conversations=len(finished),
-        participants_checked=verified[0],
-        participants_converged=verified[1],
-        conversations_converged=verified[2],
-        not_converged=verified[3],
-        read_back=verified[4],
+        conversations=stats.conversations,
+        participants_checked=verification.participants if read_back and verification else 0,
+        participants_converged=verification.participants_ok if read_back and verification else 0,
+        conversations_converged=verification.conversations_ok if read_back and verification else 0,
+        not_converged=verification.examples if read_back and verification else [],
+        read_back=read_back,
         rejections=dict(stats.rejections),
+        unreadable=verification.unreadable if read_back and verification else 0,
     )
 
 
-def _verify(
-    client: HttpClient, adapter: Adapter, lifecycles: list[Lifecycle]
-) -> tuple[int, int, int, list[str], bool]:
-    """Read every participant and conversation back: (participants checked, converged,
-    conversations converged, examples of what did not, whether reading back was possible)."""
-    if not lifecycles or adapter.read_participant("c", "p") is None:
-        return 0, 0, 0, [], False
-    semaphore = asyncio.Semaphore(32)
+class _Verification:
+    """Per-conversation read-backs as conversations finish; only counts and a few examples kept."""
 
-    async def conversation(lifecycle: Lifecycle) -> tuple[int, int, bool, list[str]]:
-        cid = lifecycle.conversation_id
-        finals = lifecycle.finals()
-        ok, problems = 0, []
-        async with semaphore:
-            for pid, final in finals.items():
-                request = adapter.read_participant(cid, pid)
-                assert request is not None
-                got = await client.send(request)
-                body = adapter.parse_participant(got.body) if got.status == 200 else None
-                diff = differences(final, body) if body is not None else [got.describe()]
-                if diff:
-                    problems.append(f"{cid}/{pid}: {diff[0]}")
-                else:
-                    ok += 1
-            whole = adapter.read_conversation(cid)
-            listed_ok = True
-            if whole is not None:
-                answer = await client.send(whole)
-                listed = adapter.parse_conversation(answer.body) if answer.status == 200 else None
-                ids = sorted(str(p.get("id")) for p in listed) if listed is not None else None
-                listed_ok = ids == sorted(finals)
-                if not listed_ok:
-                    problems.append(f"{cid}: lists {ids}, expected {sorted(finals)}")
-        return len(finals), ok, ok == len(finals) and listed_ok, problems
+    _EXAMPLES = 20
 
-    async def everything() -> list[tuple[int, int, bool, list[str]]]:
-        return list(await asyncio.gather(*(conversation(lc) for lc in lifecycles)))
+    def __init__(self, client: HttpClient, adapter: Adapter, edition: Edition) -> None:
+        self._client = client
+        self._adapter = adapter
+        self._edition = edition
+        self.possible = adapter.read_participant("c", "p") is not None
+        self.participants = 0
+        self.participants_ok = 0
+        self.conversations_ok = 0
+        self.unreadable = 0
+        self.examples: list[str] = []
 
-    results = client.run(everything())
-    problems = [p for r in results for p in r[3]]
-    return (
-        sum(r[0] for r in results),
-        sum(r[1] for r in results),
-        sum(r[2] for r in results),
-        problems[:20],
-        True,
-    )
+    async def conversation(self, lifecycle: Lifecycle) -> ConversationVerdict | None:
+        if not self.possible:
+            return None
+        verdict = await verify_conversation(
+            self._client.send,
+            self._adapter,
+            lifecycle.finals(),
+            lifecycle.conversation_id,
+            self._edition,
+        )
+        self.participants += verdict.participants
+        self.participants_ok += verdict.participants_converged
+        self.conversations_ok += verdict.converged
+        self.unreadable += verdict.unreadable
+        for problem in verdict.problems:
+            if len(self.examples) < self._EXAMPLES:
+                self.examples.append(str(problem))
+        return verdict

@@ -4,7 +4,7 @@ Every strategy here draws through the same generation logic as the bulk generato
 (`callbacksim.generation`), so "valid" means one thing everywhere. Validity comes by construction:
 no strategy filters or calls ``assume``, so none trips a health check, and all shrink toward a
 small, readable participant: optional properties absent, the first vocabulary entry, timestamps
-tied at 2026-01-01T00:00:00.000Z.
+tied at the anchor instant (`callbacksim.generation.participants.ANCHOR`).
 
 After installing callbacksim, ``st.from_type(CallbackMediaParticipant)`` is `participants()`.
 """
@@ -22,6 +22,7 @@ from callbacksim.codec import decode
 from callbacksim.generation import vocab
 from callbacksim.generation.invalid import Invalid, build_invalid
 from callbacksim.generation.participants import (
+    ANCHOR_MS,
     PURPOSES,
     Shape,
     build_participant,
@@ -35,7 +36,6 @@ from callbacksim.orderings import OrderingClass, is_valid, walk
 from callbacksim.rules import RuleSet, timestamps
 from callbacksim.rules import rule_ids as _rule_ids
 from callbacksim.strategies._chooser import HypothesisChooser
-from callbacksim.wiretime import epoch_ms, parse_datetime
 
 __all__ = [
     "FEATURES",
@@ -63,10 +63,8 @@ class Unusual:
 
 
 if TYPE_CHECKING:
-    from callbacksim.simulator.lifecycle import Lifecycle
-    from callbacksim.simulator.profile import Profile
-
-_ANCHOR_MS = epoch_ms(parse_datetime("2026-01-01T00:00:00Z"))
+    from callbacksim.generation.lifecycle import Lifecycle
+    from callbacksim.generation.profile import Profile
 
 
 def _check_edition(edition: object) -> Edition:
@@ -165,7 +163,7 @@ def valid_payloads(
 def _base(draw: st.DrawFn) -> int:
     # Shrinks to the anchor; spans a year after it.
     offset: int = draw(st.integers(0, 365 * 86_400_000))
-    return _ANCHOR_MS + offset
+    return ANCHOR_MS + offset
 
 
 def participants(
@@ -355,12 +353,12 @@ def lifecycles(
     conversation: unconstrained, a scheduled callback cancelled before routing (four events); a
     served one, an immediate callback accepted at the first offer, with no hold and no wrap-up.
     """
-    from callbacksim.simulator.lifecycle import _conflicts, simulate
-    from callbacksim.simulator.profile import DEFAULT
+    from callbacksim.generation.lifecycle import path_conflicts, simulate
+    from callbacksim.generation.profile import DEFAULT
 
     ed = _check_edition(edition)
     required = tuple(paths)
-    problem = _conflicts(required, ed)
+    problem = path_conflicts(required, ed)
     if problem:
         msg = f"paths={sorted(required)}: {problem}"
         raise InvalidArgument(msg)

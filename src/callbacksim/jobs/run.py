@@ -18,13 +18,14 @@ from typing import Any, TextIO
 import attrs
 
 from callbacksim.errors import UsageError
+from callbacksim.generation.lifecycle import Lifecycle, LifecycleStream, stream_lifecycles
+from callbacksim.generation.profile import DEFAULT, Profile
 from callbacksim.model import Edition
 from callbacksim.rules import RuleSet
 from callbacksim.simulator.adapters import load_adapter
 from callbacksim.simulator.client import HttpClient
-from callbacksim.simulator.lifecycle import Lifecycle, LifecycleStream, stream_lifecycles
-from callbacksim.simulator.profile import DEFAULT, Profile
-from callbacksim.simulator.replay import Faults, ReplayConfig, ReplayResult, replay
+from callbacksim.simulator.faults import Faults
+from callbacksim.simulator.replay import ReplayConfig, ReplayResult, replay
 
 __all__ = ["LifecycleSource", "RunJob", "open_lifecycles", "run_main_job", "run_replay"]
 
@@ -44,9 +45,8 @@ class LifecycleSource:
 
 
 def open_lifecycles(source: LifecycleSource, stack: ExitStack) -> Iterator[Lifecycle]:
-    from callbacksim.generation.participants import ANCHOR
+    from callbacksim.generation.participants import ANCHOR_MS
     from callbacksim.records import open_source, read_records
-    from callbacksim.wiretime import epoch_ms
 
     if source.file is not None:
         stream = stack.enter_context(open_source(source.file))
@@ -54,7 +54,7 @@ def open_lifecycles(source: LifecycleSource, stack: ExitStack) -> Iterator[Lifec
     if source.count < 0:
         msg = f"--lifecycles must be 0 or more, got {source.count}"
         raise UsageError(msg)
-    start = source.epoch_ms if source.epoch_ms is not None else epoch_ms(ANCHOR)
+    start = source.epoch_ms if source.epoch_ms is not None else ANCHOR_MS
     generated = LifecycleStream(
         source.seed,
         profile=source.profile,
@@ -85,8 +85,9 @@ def run_replay(
     adapter_name: str = "store",
     headers: dict[str, str] | None = None,
     timeout: float = 10.0,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> ReplayResult:
+    out = sys.stdout if out is None else out
     adapter = load_adapter(adapter_name)
     with ExitStack() as stack:
         lifecycles = open_lifecycles(source, stack)
@@ -123,17 +124,17 @@ class RunJob:
     faults: Faults = attrs.field(factory=lambda: Faults(duplicates=0.05, reorder=0.05, jitter_ms=5))
 
 
-def run_main_job(job: RunJob, out: TextIO = sys.stdout) -> int:
+def run_main_job(job: RunJob, out: TextIO | None = None) -> int:
     """The main job; 0 when every property held and the replay converged, else 1."""
+    out = sys.stdout if out is None else out
     from rich.console import Console
 
     from callbacksim.generation.chooser import RandomChooser
-    from callbacksim.generation.participants import ANCHOR
-    from callbacksim.render import CheckReporter, replay_summary
+    from callbacksim.generation.lifecycle import simulate
+    from callbacksim.generation.participants import ANCHOR_MS
     from callbacksim.simulator.checks import CheckConfig, reachable, run_checks
-    from callbacksim.simulator.lifecycle import simulate
-    from callbacksim.simulator.server import BackgroundServer, ServerConfig
-    from callbacksim.wiretime import epoch_ms
+    from callbacksim.target import BackgroundServer, ServerConfig
+    from callbacksim.views.terminal import CheckReporter, replay_summary
 
     console = Console(file=out, highlight=False, soft_wrap=True)
     with ExitStack() as stack:
@@ -162,20 +163,20 @@ def run_main_job(job: RunJob, out: TextIO = sys.stdout) -> int:
         reporter.summary(outcomes)
         console.rule(f"2. replay of {job.lifecycles} lifecycles with delivery faults")
         source = LifecycleSource(count=job.lifecycles, seed=job.seed, edition=job.edition)
-        replay_cfg = ReplayConfig(concurrency=job.concurrency, faults=job.faults, seed=job.seed)
+        replay_cfg = ReplayConfig(
+            concurrency=job.concurrency, faults=job.faults, seed=job.seed, edition=job.edition
+        )
         result = run_replay(url, source, replay_cfg, headers=job.headers, out=out)
         replay_summary(result, console)
         held = all(o.status == "passed" for o in outcomes)
-        converged = result.failed == 0 and (
-            not result.read_back or result.conversations_converged == result.conversations
-        )
+        converged = result.converged
         if job.html:
-            from callbacksim.simulator.report import write_report
+            from callbacksim.views.report import write_report
 
             picture = simulate(
                 RandomChooser(job.seed),
                 edition=job.edition,
-                start_ms=epoch_ms(ANCHOR),
+                start_ms=ANCHOR_MS,
                 require=("scheduled", "timeout", "hold", "wrapup-applied"),
             )
             write_report(

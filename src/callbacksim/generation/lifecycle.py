@@ -7,7 +7,7 @@ participant's whole snapshot after the change). Every snapshot satisfies every v
 the last snapshot of each participant is its final state.
 
 What happens is decided first, as a `Plan` (drawn from the realism `Profile`, or with chosen paths
-forced), then played out step by step through the state machine (`callbacksim.simulator.machine`),
+forced), then played out step by step through the state machine (`callbacksim.generation.machine`),
 which refuses any transition its table lacks. Timestamps follow the observed facts: the queue leg
 ends with ``transfer`` at the very millisecond the agent connects; after-call work starts at the
 agent's ``endTime``; a timed-out offer ends ``alertingTimeoutMs`` plus about 100 ms after alerting.
@@ -22,28 +22,33 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Iterable, Iterator
 from statistics import NormalDist
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
 from callbacksim.errors import UsageError
 from callbacksim.generation import vocab
 from callbacksim.generation.chooser import Chooser
+from callbacksim.generation.machine import step, wire_state
 from callbacksim.generation.participants import preview_payload
 from callbacksim.generation.population import Population, default_population
+from callbacksim.generation.profile import DEFAULT, Profile
 from callbacksim.model import Edition
 from callbacksim.rules import timestamps
-from callbacksim.simulator.machine import step, wire_state
-from callbacksim.simulator.profile import DEFAULT, Profile
 from callbacksim.wiretime import format_epoch_ms
 
 __all__ = [
     "PATHS",
+    "AgentEnd",
+    "Ending",
     "Event",
     "Lifecycle",
     "LifecycleStream",
+    "OfferOutcome",
     "Plan",
+    "WrapupOutcome",
     "lifecycles_from_events",
+    "path_conflicts",
     "plan_lifecycle",
     "simulate",
     "stream_lifecycles",
@@ -70,6 +75,17 @@ PATHS: dict[str, str] = {
     "abandoned": "the customer leaves while the callback waits for an agent",
 }
 """Every path a lifecycle can take, by name; any of them can be required."""
+
+Ending = Literal["completed", "cancelled", "abandoned"]
+"""How a callback ends: served by an agent, cancelled before it is routed, or abandoned while it
+waits for an agent."""
+OfferOutcome = Literal["accept", "decline", "timeout"]
+"""What an agent does with an offer: accepts it, declines it, or lets it time out."""
+AgentEnd = Literal["client", "error", "transport.failure"]
+"""How a served agent leg ends, as its ``disconnectType``: the agent hangs up, or it fails."""
+WrapupOutcome = Literal["applied", "skipped", "timeout", "none"]
+"""What becomes of wrap-up: a code is applied, it is skipped, its timeout forces it, or none is
+required."""
 
 _NORMAL = NormalDist()
 _WRAPUP_TIMEOUT_CODE = "ININ-WRAP-UP-TIMEOUT"
@@ -102,13 +118,15 @@ class Plan:
     scheduled: bool = False
     ivr: bool = False
     preview: bool = False
-    ending: str = "completed"  # completed | cancelled | abandoned
-    offers: tuple[str, ...] = ("accept",)  # per queue visit: outcomes, last "accept" if served
+    ending: Ending = "completed"
+    offers: tuple[OfferOutcome, ...] = (
+        "accept",
+    )  # of the first queue visit; last "accept" if served
     holds: int = 0
     park: bool = False
     transfer: bool = False
-    agent_end: str = "client"  # client | error | transport.failure
-    wrapup: str = "none"  # applied | skipped | timeout | none
+    agent_end: AgentEnd = "client"
+    wrapup: WrapupOutcome = "none"
 
     @property
     def paths(self) -> frozenset[str]:
@@ -149,14 +167,15 @@ class Lifecycle:
         return [e.to_wire() for e in self.events]
 
 
-def _conflicts(required: Collection[str], edition: Edition) -> str | None:
+def path_conflicts(required: Collection[str], edition: Edition) -> str | None:
+    """Why the required paths cannot be played together in ``edition``, or None when they can."""
     r = set(required)
     unknown = r - set(PATHS)
     if unknown:
         return f"unknown path(s) {sorted(unknown)}; choose from {', '.join(PATHS)}"
     if {"scheduled", "immediate"} <= r:
         return "a callback is either scheduled or immediate"
-    if "park" in r and edition is not Edition.SDK_269:
+    if "park" in r and "parkTime" not in timestamps(edition):
         return "park exists only in the sdk-269 edition (pass --edition sdk-269)"
     wrapups = r & {"wrapup-applied", "wrapup-skipped", "wrapup-timeout", "no-wrapup"}
     if len(wrapups) > 1:
@@ -186,7 +205,7 @@ def plan_lifecycle(
     `UsageError` for paths that cannot go together. A chooser answering 0/False gives the
     simplest plan: an immediate callback, accepted at the first offer, no hold, no wrap-up.
     """
-    problem = _conflicts(require, edition)
+    problem = path_conflicts(require, edition)
     if problem:
         raise UsageError(problem)
     r = set(require)
@@ -200,7 +219,7 @@ def plan_lifecycle(
     served |= {"wrapup-applied", "wrapup-skipped", "wrapup-timeout", "no-wrapup"}
     # A required offer outcome or abandonment rules out a cancellation before routing.
     uncancellable = served | {"timeout", "decline", "abandoned"}
-    ending = "completed"
+    ending: Ending = "completed"
     if "cancelled" in r or (scheduled and not r & uncancellable and chance(profile.cancel_share)):
         ending = "cancelled" if scheduled else "completed"
     if ending == "completed" and (
@@ -215,15 +234,15 @@ def plan_lifecycle(
     holds = 0
     if "hold" in r or chance(profile.hold_probability):
         holds = ch.between(1, max(1, int(profile.max_holds)))
-    park = edition is Edition.SDK_269 and ("park" in r or chance(profile.park_probability))
+    park = "parkTime" in timestamps(edition) and ("park" in r or chance(profile.park_probability))
     transfer = "transfer" in r or chance(profile.transfer_probability)
-    agent_end = "client"
+    agent_end: AgentEnd = "client"
     if "error" in r:
         agent_end = "error"
     elif "transport-failure" in r:
         agent_end = "transport.failure"
     elif chance(profile.error_probability):
-        agent_end = ch.pick(("error", "transport.failure"))
+        agent_end = ch.pick(_FAILURES)
     wrapup = _wrapup_plan(ch, profile, r)
     return Plan(
         scheduled=scheduled,
@@ -238,9 +257,16 @@ def plan_lifecycle(
     )
 
 
-def _offers(ch: Chooser, profile: Profile, r: set[str], *, served: bool) -> tuple[str, ...]:
+_FAILURES: tuple[AgentEnd, ...] = ("error", "transport.failure")
+_MISSED: tuple[OfferOutcome, ...] = ("timeout", "decline")
+_WRAPUPS: tuple[WrapupOutcome, ...] = ("applied", "skipped", "timeout")
+
+
+def _offers(
+    ch: Chooser, profile: Profile, r: set[str], *, served: bool
+) -> tuple[OfferOutcome, ...]:
     """Outcomes of the offers, in order; the last is "accept" when the callback is served."""
-    missed: list[str] = [m for m in ("timeout", "decline") if m in r]
+    missed: list[OfferOutcome] = [m for m in _MISSED if m in r]
     limit = max(1, int(profile.max_offers))
     p_accept, p_decline = profile.accept_probability, profile.decline_probability
     # "Missed again" is the rare branch, so a shrinking chooser (False) ends on an accepted offer.
@@ -254,8 +280,8 @@ def _offers(ch: Chooser, profile: Profile, r: set[str], *, served: bool) -> tupl
     return tuple(missed)
 
 
-def _wrapup_plan(ch: Chooser, profile: Profile, r: set[str]) -> str:
-    for name in ("applied", "skipped", "timeout"):
+def _wrapup_plan(ch: Chooser, profile: Profile, r: set[str]) -> WrapupOutcome:
+    for name in _WRAPUPS:
         if f"wrapup-{name}" in r:
             return name
     if "no-wrapup" in r or not ch.chance(profile.wrapup_required_probability):
@@ -307,7 +333,9 @@ class _Run:
         self.ch = ch
         self.pop = pop
         self.cid = cid
-        self.sdk = edition is Edition.SDK_269
+        times = timestamps(edition)
+        self.alerting_time = "startAlertingTime" in times
+        self.can_park = "parkTime" in times
         self.events: list[tuple[int, int, Event]] = []
         self.ids = {cid}
 
@@ -336,7 +364,7 @@ class _Run:
         self.events.append((t, len(self.events), Event(t, self.cid, leg.pid, leg.seq, snap)))
 
 
-_TIMES = frozenset(k for k in timestamps(Edition.SDK_269) if "." not in k)
+_TIMES = frozenset(k for k in timestamps(Edition.latest()) if "." not in k)
 _WIRE = {
     "start": "startTime",
     "alerting": "startAlertingTime",
@@ -462,7 +490,7 @@ def _offer(
     pop: Population,
     profile: Profile,
     queue: dict[str, Any],
-    outcome: str,
+    outcome: OfferOutcome,
     t: int,
     acd: _Leg,
 ) -> tuple[_Leg | None, int]:
@@ -475,7 +503,7 @@ def _offer(
     agent.snap |= {"wrapupPrompt": "optional", "alertingTimeoutMs": timeout}
     agent.snap |= {"provider": "PureCloud Callback"}
     alert = t + _ms_between(ch, profile.alert_start_min_ms, profile.alert_start_max_ms)
-    run.change(agent, "offer", t, start=t, alerting=alert if run.sdk else None)
+    run.change(agent, "offer", t, start=t, alerting=alert if run.alerting_time else None)
     if outcome == "timeout":
         end = (
             alert
@@ -523,7 +551,7 @@ def _talk(
         run.change(agent, "hold", start, hold=start, held=True)
         cursor = start + length
         run.change(agent, "unhold", cursor, hold=None, held=False)
-    if plan.park and last_visit and run.sdk:
+    if plan.park and last_visit and run.can_park:
         parked = cursor + ch.between(1, slot)
         resume = parked + _lognormal_ms(ch, profile.park_median_s, 0.5)
         run.change(agent, "park", parked, park=parked, resume=resume)
@@ -556,7 +584,9 @@ def _talk(
     return end
 
 
-def _after_call(run: _Run, ch: Chooser, profile: Profile, mode: str, agent: _Leg, end: int) -> None:
+def _after_call(
+    run: _Run, ch: Chooser, profile: Profile, mode: WrapupOutcome, agent: _Leg, end: int
+) -> None:
     timeout = int(profile.wrapup_timeout_ms)
     wrapup: dict[str, Any]
     if mode == "timeout":
@@ -598,7 +628,7 @@ class LifecycleStream:
     ) -> None:
         from callbacksim.generation.chooser import RandomChooser
 
-        problem = _conflicts(require, edition)
+        problem = path_conflicts(require, edition)
         if problem:
             raise UsageError(problem)
         self._ch = RandomChooser(seed)

@@ -10,7 +10,6 @@ and marked ``≈``. The three outputs draw that data with the same colour per st
 
 from __future__ import annotations
 
-import html
 import json
 from bisect import bisect_right
 from collections import Counter
@@ -24,7 +23,8 @@ from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 
-from callbacksim.simulator.lifecycle import Event, Lifecycle
+from callbacksim.generation.lifecycle import Event, Lifecycle
+from callbacksim.views.svg import element, escape
 from callbacksim.wiretime import epoch_ms, format_epoch_ms, parse_datetime
 
 __all__ = ["GAP", "MARKS", "STATES", "Axis", "Lane", "Mark", "Segment", "axis", "draw_terminal"]
@@ -344,17 +344,6 @@ _MARK_LOOK: dict[str, object] = {"class_": "mark", "font_size": 9, "dy": -2}
 _GAP_LOOK: dict[str, object] = {"font_size": 20, "font_weight": "bold", "text_anchor": "middle"}
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _el(tag: str, text: object = None, tip: str | None = None, **attrs: object) -> str:
-    """One element; ``font_size`` is written ``font-size`` and ``class_`` ``class``."""
-    named = "".join(f' {k.rstrip("_").replace("_", "-")}="{_e(v)}"' for k, v in attrs.items())
-    inner = ("" if text is None else _e(text)) + (f"<title>{_e(tip)}</title>" if tip else "")
-    return f"<{tag}{named}>{inner}</{tag}>" if inner else f"<{tag}{named}/>"
-
-
 def _bar(gone: bool) -> dict[str, object]:
     """A participant that has ended is drawn as a thin bar to the end of the lifecycle."""
     return {"height": 8 if gone else _BAR, "opacity": 0.6 if gone else 1}
@@ -378,25 +367,27 @@ def to_svg(lifecycle: Lifecycle, *, show_plan: bool = True) -> str:
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{height}" '
         f'viewBox="0 0 {_W} {height}" font-family="monospace" font-size="11">',
-        _el("title", title[0]),
+        element("title", title[0]),
         '<defs><pattern id="hatch" patternUnits="userSpaceOnUse" width="6" height="6" '
         f'patternTransform="rotate(45)"><rect width="6" height="6" fill="{STATES["held"][0]}"/>'
         '<line x1="0" y1="0" x2="0" y2="6" stroke="#ffffff" stroke-width="2"/></pattern></defs>',
-        _el("rect", width=_W, height=height, fill="#ffffff"),
-        _el("text", title[0], x=10, y=22, font_size=15, font_weight="bold"),
-        *(_el("text", t, x=10, y=22 + 18 * i) for i, t in enumerate(title) if i),
-        _el("line", x1=_LABEL, y1=top, x2=_LABEL + pw, y2=top, stroke="#333"),
-        _el("text", _clock(t0, t0), x=_LABEL, y=top - 6),
-        _el(
+        element("rect", width=_W, height=height, fill="#ffffff"),
+        element("text", title[0], x=10, y=22, font_size=15, font_weight="bold"),
+        *(element("text", t, x=10, y=22 + 18 * i) for i, t in enumerate(title) if i),
+        element("line", x1=_LABEL, y1=top, x2=_LABEL + pw, y2=top, stroke="#333"),
+        element("text", _clock(t0, t0), x=_LABEL, y=top - 6),
+        element(
             "text", f"{_clock(ax.end_ms, t0)} ({end})", x=_W - _RIGHT, y=top - 6, text_anchor="end"
         ),
     ]
     for i, lane in enumerate(lanes):
         y = _TOP + i * _LANE
-        out.append(f'<g class="lane" id="lane-{i}" data-participant="{_e(lane.participant_id)}">')
-        out.append(_el("text", lane.label[:34], x=10, y=y + 17, font_size=12, font_weight="bold"))
+        pid = escape(lane.participant_id)
+        out.append(f'<g class="lane" id="lane-{i}" data-participant="{pid}">')
+        name = {"font_size": 12, "font_weight": "bold"}
+        out.append(element("text", lane.label[:34], x=10, y=y + 17, **name))
         out += [
-            _el("text", p, x=10, y=y + 38 + 14 * k, fill="#555")
+            element("text", p, x=10, y=y + 38 + 14 * k, fill="#555")
             for k, p in enumerate(_outcome(lane))
         ]
         for seg in (s for s in lane.segments if s.end_ms > s.start_ms):
@@ -409,29 +400,30 @@ def to_svg(lifecycle: Lifecycle, *, show_plan: bool = True) -> str:
                 "fill": _fill(seg.kind),
                 "width": max(0.5, round(b - a, 2)),
             }
-            out.append(_el("rect", None, tip, x=a, y=y + (13 if gone else 4), **look, **_bar(gone)))
+            bar_y = y + (13 if gone else 4)
+            out.append(element("rect", None, tip, x=a, y=bar_y, **look, **_bar(gone)))
         label_x = -1e9
         for ms, names in _grouped(lane):
             tx, ty = x(ms), y + _BAR + 12
             label_x = max(tx, label_x + 11)
             text = f"{'+'.join(MARKS[n] for n in names)} {_clock(ms, t0)}"
             tip = f"{', '.join(names)} {format_epoch_ms(ms)} ({_offset(ms, t0)})"
-            out.append(_el("line", x1=tx, y1=y + 1, x2=tx, y2=ty - 3, stroke="#222"))
+            out.append(element("line", x1=tx, y1=y + 1, x2=tx, y2=ty - 3, stroke="#222"))
             turn = f"rotate(90 {label_x} {ty})"
-            out.append(_el("text", text, tip, x=label_x, y=ty, transform=turn, **_MARK_LOOK))
+            out.append(element("text", text, tip, x=label_x, y=ty, transform=turn, **_MARK_LOOK))
         out.append("</g>")
     for a, b in ax.breaks:
         mid, tip = round((x(a) + x(b)) / 2, 2), f"{_span(b - a)} idle, drawn shorter"
         dashed = {"stroke": "#000", "stroke_dasharray": "3 3"}
-        out.append(_el("line", x1=mid, y1=top - 4, x2=mid, y2=bottom, **dashed))
-        out.append(_el("rect", x=mid - 7, y=top - 9, width=14, height=18, fill="#ffffff"))
-        out.append(_el("text", GAP, tip, class_="gap", x=mid, y=top + 6, **_GAP_LOOK))
+        out.append(element("line", x1=mid, y1=top - 4, x2=mid, y2=bottom, **dashed))
+        out.append(element("rect", x=mid - 7, y=top - 9, width=14, height=18, fill="#ffffff"))
+        out.append(element("text", GAP, tip, class_="gap", x=mid, y=top + 6, **_GAP_LOOK))
     lx = 10
     for kind in STATES:
-        out.append(_el("rect", x=lx, y=bottom + 14, width=16, height=12, fill=_fill(kind)))
-        out.append(_el("text", kind, x=lx + 21, y=bottom + 24))
+        out.append(element("rect", x=lx, y=bottom + 14, width=16, height=12, fill=_fill(kind)))
+        out.append(element("text", kind, x=lx + 21, y=bottom + 24))
         lx += 40 + 7 * len(kind)
-    out.append(_el("text", " ".join(_gaps(ax)), x=10, y=bottom + 50))
+    out.append(element("text", " ".join(_gaps(ax)), x=10, y=bottom + 50))
     return "\n".join([*out, "</svg>"]) + "\n"
 
 
@@ -467,14 +459,15 @@ def to_html(lifecycle: Lifecycle, *, show_plan: bool = True) -> str:
     for e in lifecycle.events:
         kind = _segment(e.participant, 0, 0).kind
         changed = "<br/>".join(
-            _e(c) for c in _changes(previous.get(e.participant_id), e.participant)
+            escape(c) for c in _changes(previous.get(e.participant_id), e.participant)
         )
         previous[e.participant_id] = e.participant
         rows.append(
-            f'<tr class="event"><td>{_e(format_epoch_ms(e.time_ms))}</td>'
-            f"<td>{_e(_offset(e.time_ms, t0))}</td><td>{_e(lanes[e.participant_id].label)}</td>"
+            f'<tr class="event"><td>{escape(format_epoch_ms(e.time_ms))}</td>'
+            f"<td>{escape(_offset(e.time_ms, t0))}</td>"
+            f"<td>{escape(lanes[e.participant_id].label)}</td>"
             f'<td>{e.sequence}</td><td><span class="sw" style="background:{STATES[kind][0]}">'
-            f"</span>{_e(kind)}</td><td>{changed}</td></tr>"
+            f"</span>{escape(kind)}</td><td>{changed}</td></tr>"
         )
     style = (
         "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;font-size:13px}"
@@ -487,8 +480,8 @@ def to_html(lifecycle: Lifecycle, *, show_plan: bool = True) -> str:
     )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"/>'
-        f"<title>{_e(title[0])}</title><style>{style}</style></head><body>\n"
-        f"<h1>{_e(title[0])}</h1>{''.join(f'<p>{_e(t)}</p>' for t in title[1:])}\n"
+        f"<title>{escape(title[0])}</title><style>{style}</style></head><body>\n"
+        f"<h1>{escape(title[0])}</h1>{''.join(f'<p>{escape(t)}</p>' for t in title[1:])}\n"
         f"{to_svg(lifecycle, show_plan=show_plan)}<h2>Events</h2>"
         f"<table><thead><tr>{head}</tr></thead><tbody>\n"
         + "\n".join(rows)

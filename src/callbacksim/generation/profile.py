@@ -3,8 +3,8 @@
 Each parameter states its basis: an observation of real Genesys Cloud data where there is one, or
 an explicit assumption where there is not. Durations are in milliseconds (``_ms``) or seconds
 (``_s``); probabilities are in [0, 1]. Override any of them from a JSON or TOML file
-(`load_profile`) or with ``name=value`` pairs (`Profile.with_overrides`), which the CLI exposes as
-``--profile FILE`` and ``--set NAME=VALUE``.
+(`load_profile`) or with ``name=value`` pairs (`Profile.with_overrides`), or both (`build_profile`,
+what the CLI's ``--profile FILE`` and ``--set NAME=VALUE`` give).
 
 Heavy-tailed durations are log-normal, given by their median and the sigma of their logarithm.
 """
@@ -22,7 +22,7 @@ import attrs
 
 from callbacksim.errors import UsageError
 
-__all__ = ["DEFAULT", "Profile", "load_profile"]
+__all__ = ["DEFAULT", "Profile", "build_profile", "load_profile"]
 
 
 def _p(value: float, basis: str) -> Any:
@@ -180,3 +180,13 @@ def load_profile(path: str | Path, base: Profile = DEFAULT) -> Profile:
         msg = f"the profile {path} must hold a table of NAME = VALUE"
         raise UsageError(msg)
     return base.with_overrides(data)
+
+
+def build_profile(
+    path: str | Path | None = None, overrides: Iterable[str] | Mapping[str, Any] = ()
+) -> Profile:
+    """The default profile with the parameters of the file at ``path`` (if any) replaced, then
+    those of ``overrides`` (``NAME=VALUE`` strings or a mapping). `UsageError` names the file or
+    the parameter that is wrong and why."""
+    base = load_profile(path) if path is not None else DEFAULT
+    return base.with_overrides(overrides)

@@ -11,7 +11,7 @@ from rich.table import Table
 from callbacksim.coverage import Coverage
 
 if TYPE_CHECKING:
-    from callbacksim.simulator.checks import Outcome
+    from callbacksim.simulator.properties import Outcome
     from callbacksim.simulator.replay import ReplayResult
 
 __all__ = ["CheckReporter", "coverage_table", "junit_xml", "replay_summary"]
@@ -151,6 +151,7 @@ def replay_summary(result: ReplayResult, console: Console) -> None:
     if result.read_back:
         table.add_row(
             "converged",
+            f"{'yes' if result.converged else 'NO'}: "
             f"{result.participants_converged:,}/{result.participants_checked:,} participants, "
             f"{result.conversations_converged:,}/{result.conversations:,} conversations",
         )

@@ -3,7 +3,7 @@
 Add it to a Faker instance and draw::
 
     from faker import Faker
-    from callbacksim.strategies.faker_provider import add_to
+    from callbacksim.faker_provider import add_to
 
     fake = add_to(Faker("de_DE"))
     fake.seed_instance(42)

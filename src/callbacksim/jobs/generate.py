@@ -19,12 +19,13 @@ import orjson
 
 from callbacksim.coverage import Coverage
 from callbacksim.errors import UsageError
-from callbacksim.fixtures import Labelled, Mode, participant_records, valid_only
+from callbacksim.generation.lifecycle import LifecycleStream
+from callbacksim.generation.participants import ANCHOR_MS
+from callbacksim.generation.profile import Profile
+from callbacksim.jobs.fixtures import Labelled, Mode, participant_records, valid_only
+from callbacksim.jobs.output import OutputFormat, RecordSink, manifest_versions, write_json
 from callbacksim.model import Edition
-from callbacksim.output import OutputFormat, RecordSink, manifest_versions, write_json
 from callbacksim.rules import RuleSet
-from callbacksim.simulator.lifecycle import LifecycleStream
-from callbacksim.simulator.profile import Profile
 
 __all__ = ["LifecycleJob", "ParticipantJob", "run_lifecycles", "run_participants"]
 
@@ -54,7 +55,8 @@ class LifecycleJob:
     fmt: OutputFormat
     out: str
     manifest: str | None
-    epoch_ms: int
+    epoch_ms: int | None
+    """The first conversation's start (epoch ms); None: the anchor instant, `ANCHOR_MS`."""
 
 
 @contextmanager
@@ -211,11 +213,12 @@ def run_lifecycles(job: LifecycleJob) -> dict[str, Any]:
     """Write a lifecycle fixture (events in time order within each conversation, conversations in
     order of their start); returns the manifest."""
     _check_count(job.count)
+    start_ms = ANCHOR_MS if job.epoch_ms is None else job.epoch_ms
     stream = LifecycleStream(
         job.seed,
         profile=job.profile,
         edition=job.edition,
-        start_ms=job.epoch_ms,
+        start_ms=start_ms,
         require=job.paths,
     )
     by_path: Counter[str] = Counter()
@@ -248,7 +251,7 @@ def run_lifecycles(job: LifecycleJob) -> dict[str, Any]:
         "seed": job.seed,
         "versions": manifest_versions(),
         "edition": job.edition.value,
-        "epochMs": job.epoch_ms,
+        "epochMs": start_ms,
         "paths": list(job.paths),
         "profile": attrs.asdict(job.profile),
         "format": job.fmt.value,

@@ -1,0 +1,91 @@
+"""Delivery faults: how a conversation's events can arrive other than once and in order.
+
+One implementation, used by replay, by load and by the ``converges`` and ``isolated`` checks:
+
+- **duplicates**: an event is sent a second time, right after the first;
+- **reordering**: an event is swapped with the same participant's previous event when nothing of
+  that participant lies between them, so a participant's stream is out of order by at most one
+  place and other participants' events keep their order (``X-Sequence`` makes the order
+  recoverable);
+- **jitter**: a random pause, up to ``jitter_ms``, before a send.
+
+Everything is drawn from the ``random.Random`` the caller passes, seeded per conversation, so the
+same seed gives the same faults.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from typing import Protocol, TypeVar
+
+import attrs
+
+from callbacksim.errors import UsageError
+
+__all__ = ["Faults", "plan_deliveries"]
+
+
+class _HasParticipant(Protocol):
+    @property
+    def participant_id(self) -> str: ...
+
+
+E = TypeVar("E", bound=_HasParticipant)
+
+
+def _probability(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        msg = f"{attribute.name} {value} is not a probability; give a number from 0 to 1"
+        raise UsageError(msg)
+
+
+def _non_negative(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if value < 0:
+        msg = f"{attribute.name} {value} must be 0 or more milliseconds"
+        raise UsageError(msg)
+
+
+@attrs.frozen
+class Faults:
+    """Delivery faults: probabilities per event, and the largest jitter in milliseconds."""
+
+    duplicates: float = attrs.field(default=0.0, validator=_probability)
+    reorder: float = attrs.field(default=0.0, validator=_probability)
+    jitter_ms: float = attrs.field(default=0.0, validator=_non_negative)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.duplicates or self.reorder or self.jitter_ms)
+
+    def jitter_s(self, rng: random.Random) -> float:
+        """A pause before one send, in seconds (0 without jitter; draws nothing then)."""
+        return rng.random() * self.jitter_ms / 1000 if self.jitter_ms else 0.0
+
+    def to_json(self) -> dict[str, float]:
+        return {"duplicates": self.duplicates, "reorder": self.reorder, "jitter_ms": self.jitter_ms}
+
+
+def plan_deliveries(
+    events: Iterable[E], faults: Faults, rng: random.Random
+) -> list[tuple[E, bool]]:
+    """The sends of one conversation, in order: (event, is_duplicate), faults applied."""
+    planned = list(events)
+    if faults.reorder:
+        last_of: dict[str, int] = {}
+        for i, event in enumerate(planned):
+            j = last_of.get(event.participant_id)
+            # Swap with the participant's previous event when nothing of it lies between.
+            if j is not None and j == i - 1 and rng.random() < faults.reorder:
+                planned[j], planned[i] = planned[i], planned[j]
+                # The delayed event (now at i) must not be swapped again, or it would slip
+                # further back than one place.
+                del last_of[event.participant_id]
+                continue
+            last_of[event.participant_id] = i
+    out: list[tuple[E, bool]] = []
+    for event in planned:
+        out.append((event, False))
+        if faults.duplicates and rng.random() < faults.duplicates:
+            out.append((event, True))
+    return out
