@@ -348,25 +348,14 @@ def _profile_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reachable_or_usage_error(url: str, headers: dict[str, str], timeout: float) -> None:
-    from callbacksim.simulator.checks import reachable
-
-    problem = reachable(url, headers, timeout)
-    if problem is not None:
-        msg = f"cannot reach {url}: {problem}; is the service running?"
-        raise UsageError(msg)
-
-
 def _check(args: argparse.Namespace) -> int:
     from callbacksim.simulator.checks import CheckConfig, run_checks
+    from callbacksim.simulator.client import require_reachable
     from callbacksim.simulator.properties import PROPERTIES, Outcome
     from callbacksim.views.terminal import CheckReporter, junit_xml
 
-    if args.budget <= 0:
-        msg = f"--budget must be a positive number of seconds, got {args.budget}"
-        raise UsageError(msg)
     headers = dict(args.header or [])
-    _reachable_or_usage_error(args.url, headers, args.timeout)
+    require_reachable(args.url, headers, args.timeout)
     chosen = [p for p in PROPERTIES if p in (args.properties or PROPERTIES)]
     chosen = [p for p in chosen if p not in (args.skip or [])]
     cfg = CheckConfig(
@@ -425,15 +414,13 @@ def _replay(args: argparse.Namespace) -> int:
 
     from callbacksim.generation.profile import build_profile
     from callbacksim.jobs.run import LifecycleSource, run_replay
+    from callbacksim.simulator.client import require_reachable
     from callbacksim.simulator.faults import Faults
     from callbacksim.simulator.replay import ReplayConfig
     from callbacksim.views.terminal import replay_summary
 
     if args.file and args.lifecycles is not None:
         msg = "give a FILE of lifecycle events or --lifecycles N, not both"
-        raise UsageError(msg)
-    if args.time_factor is not None and args.time_factor <= 0:
-        msg = f"--time-factor must be positive (0.01 plays 100x faster), got {args.time_factor}"
         raise UsageError(msg)
     source = LifecycleSource(
         file=args.file,
@@ -457,7 +444,7 @@ def _replay(args: argparse.Namespace) -> int:
         edition=args.edition,
     )
     headers = dict(args.header or [])
-    _reachable_or_usage_error(args.url, headers, args.timeout)
+    require_reachable(args.url, headers, args.timeout)
     result = run_replay(
         args.url,
         source,

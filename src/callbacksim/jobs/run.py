@@ -132,7 +132,8 @@ def run_main_job(job: RunJob, out: TextIO | None = None) -> int:
     from callbacksim.generation.chooser import RandomChooser
     from callbacksim.generation.lifecycle import simulate
     from callbacksim.generation.participants import ANCHOR_MS
-    from callbacksim.simulator.checks import CheckConfig, reachable, run_checks
+    from callbacksim.simulator.checks import CheckConfig, run_checks
+    from callbacksim.simulator.client import require_reachable
     from callbacksim.target import BackgroundServer, ServerConfig
     from callbacksim.views.terminal import CheckReporter, replay_summary
 
@@ -144,10 +145,7 @@ def run_main_job(job: RunJob, out: TextIO | None = None) -> int:
             console.print(f"[bold]callbacksim run[/bold]: started the reference target at {url}")
         else:
             url = job.target
-            problem = reachable(url, job.headers, 10.0)
-            if problem is not None:
-                msg = f"cannot reach {url}: {problem}; is the service running?"
-                raise UsageError(msg)
+            require_reachable(url, job.headers, 10.0)
             console.print(f"[bold]callbacksim run[/bold]: target {url}")
         console.rule("1. property checks")
         reporter = CheckReporter(out, url)

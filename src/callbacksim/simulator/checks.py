@@ -41,7 +41,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from callbacksim.codec import dumps_payload, loads
-from callbacksim.errors import JsonError
+from callbacksim.errors import JsonError, UsageError
 from callbacksim.generation.lifecycle import Lifecycle, LifecycleStream
 from callbacksim.generation.participants import ANCHOR_MS
 from callbacksim.model import Edition
@@ -61,9 +61,18 @@ from callbacksim.strategies import (
 )
 from callbacksim.wiretime import format_epoch_ms
 
-__all__ = ["CheckConfig", "reachable", "run_checks"]
+__all__ = ["CheckConfig", "run_checks"]
 
 JSON = {"Content-Type": "application/json"}
+
+
+def _positive(flag: str, unit: str) -> Callable[[object, attrs.Attribute[Any], Any], None]:
+    def check(_instance: object, _attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value <= 0:
+            msg = f"{flag} must be a positive number of {unit}, got {value}"
+            raise UsageError(msg)
+
+    return check
 
 
 @attrs.frozen
@@ -71,14 +80,14 @@ class CheckConfig:
     """How to check: the target, the budget, the seed and which properties."""
 
     url: str
-    budget: float = 60.0
+    budget: float = attrs.field(default=60.0, validator=_positive("--budget", "seconds"))
     seed: int = 0
     rules: RuleSet = RuleSet.STRICT
     edition: Edition = Edition.SEED
     properties: tuple[str, ...] = tuple(PROPERTIES)
     headers: dict[str, str] = attrs.field(factory=dict)
-    timeout: float = 10.0
-    concurrency: int = 32
+    timeout: float = attrs.field(default=10.0, validator=_positive("--timeout", "seconds"))
+    concurrency: int = attrs.field(default=32, validator=_positive("--concurrency", "requests"))
     max_examples: int = 10_000
     adapter: str = "store"
 
@@ -568,10 +577,3 @@ def run_checks(
         if own:
             http.close()
     return outcomes
-
-
-def reachable(url: str, headers: dict[str, str], timeout: float) -> str | None:
-    """None if ``url`` answers at all (any status); otherwise why not."""
-    with HttpClient(url, headers=headers, timeout=timeout) as client:
-        r = client.request(Request("GET", "/health"))
-    return None if r.status is not None else r.error

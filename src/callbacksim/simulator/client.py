@@ -19,7 +19,9 @@ from typing import Any, TypeVar
 import aiohttp
 import attrs
 
-__all__ = ["HttpClient", "Request", "Response"]
+from callbacksim.errors import UsageError
+
+__all__ = ["HttpClient", "Request", "Response", "require_reachable"]
 
 T = TypeVar("T")
 
@@ -147,3 +149,13 @@ class HttpClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def require_reachable(url: str, headers: Mapping[str, str], timeout: float) -> None:
+    """Return when ``url`` answers ``GET /health`` at all (any status); `UsageError` saying why
+    not otherwise."""
+    with HttpClient(url, headers=headers, timeout=timeout) as client:
+        answer = client.request(Request("GET", "/health"))
+    if answer.status is None:
+        msg = f"cannot reach {url}: {answer.error}; is the service running?"
+        raise UsageError(msg)

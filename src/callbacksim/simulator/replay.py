@@ -43,12 +43,31 @@ from callbacksim.simulator.ledger import Key, Ledger, read_ledger
 __all__ = ["ReplayConfig", "ReplayResult", "replay"]
 
 
+def _at_least(flag: str, low: int) -> Callable[[object, attrs.Attribute[int], int], None]:
+    def check(_instance: object, _attribute: attrs.Attribute[int], value: int) -> None:
+        if value < low:
+            msg = f"{flag} must be {low} or more, got {value}"
+            raise UsageError(msg)
+
+    return check
+
+
+def _time_factor(
+    _instance: object, _attribute: attrs.Attribute[float | None], value: float | None
+) -> None:
+    if value is not None and value <= 0:
+        msg = f"--time-factor must be positive (0.01 plays 100x faster), got {value}"
+        raise UsageError(msg)
+
+
 @attrs.frozen
 class ReplayConfig:
-    concurrency: int = 32
-    time_factor: float | None = None
+    """How to replay: concurrency, timeline, faults, retries, seed, ledger and verification."""
+
+    concurrency: int = attrs.field(default=32, validator=_at_least("--concurrency", 1))
+    time_factor: float | None = attrs.field(default=None, validator=_time_factor)
     faults: Faults = attrs.field(factory=Faults)
-    retries: int = 3
+    retries: int = attrs.field(default=3, validator=_at_least("--retries", 0))
     backoff_ms: float = 50.0
     seed: int = 0
     ledger: Path | None = None
