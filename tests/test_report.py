@@ -126,6 +126,8 @@ def test_the_full_page_is_well_formed_and_says_everything(lifecycle: Lifecycle) 
         verdict = next(s for s in row.iter("span") if "verdict" in (s.get("class") or ""))
         expected = {"round-trips": "failed", "isolated": "skipped"}.get(pid, "passed")
         assert verdict.text == expected
+        description = row.findall("td")[1].text
+        assert description == PROPERTIES[pid].description
     assert "out of time" in text
     assert TARGET in text
     assert "reference target started by callbacksim" in text

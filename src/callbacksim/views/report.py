@@ -184,6 +184,11 @@ def throughput_svg(timeline: list[int]) -> str:
     return "\n".join([*out, "</svg>"])
 
 
+def _description(pid: str) -> str:
+    known = PROPERTIES.get(pid)
+    return known.description if known is not None else ""
+
+
 def _checks(outcomes: list[Outcome], target: str) -> str:
     if not outcomes:
         return '<p class="muted">No property was checked.</p>'
@@ -196,7 +201,7 @@ def _checks(outcomes: list[Outcome], target: str) -> str:
         colour = _COLOURS.get(o.status, "#555")
         rows.append(
             f'<tr id="property-{escape(o.id)}"><td><code>{escape(o.id)}</code></td>'
-            f"<td>{escape(PROPERTIES.get(o.id, ''))}</td>"
+            f"<td>{escape(_description(o.id))}</td>"
             f'<td><span class="verdict {escape(o.status)}" style="background:{colour}">'
             f'{escape(o.status)}</span></td><td class="n">{o.examples}</td>'
             f'<td class="n">{o.seconds:.2f}</td><td>{escape(o.note)}</td></tr>'
