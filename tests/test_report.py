@@ -288,3 +288,24 @@ def test_write_report_creates_directories(tmp_path: Path, lifecycle: Lifecycle) 
     )
     assert "external target" in text
     parse(text)
+
+
+def test_throughput_plots_the_last_partial_second_at_its_real_rate() -> None:
+    """100 events a second for 4 s, then 25 events in the quarter second the run lasted after:
+    the last bar is 100 events/s too, not 25, and it is a quarter of a second wide."""
+    svg = throughput_svg([100, 100, 100, 100, 25], 4.25)
+    bars = re.findall(r'<rect class="bar"[^>]*width="([0-9.]+)"[^>]*><title>([^<]*)</title>', svg)
+    assert len(bars) == 5
+    assert all(title.endswith("100.0 events/s") for _, title in bars)
+    full, last = float(bars[0][0]) + 1, float(bars[-1][0]) + 1
+    assert last == pytest.approx(full / 4, abs=1)
+
+
+def test_a_marker_label_near_the_right_edge_stays_inside_the_chart() -> None:
+    svg = latency_svg([(1.0, 10), (100.0, 10)], {"p50": 1.0, "p99": 100.0})
+    label = re.search(r'<text x="([0-9.]+)"[^>]*text-anchor="(\w+)"[^>]*>p99 ', svg)
+    assert label is not None
+    assert label.group(2) == "end"
+    assert "<title>10 requests</title>" in svg
+    one = latency_svg([(1.0, 1)], {"p50": 1.0})
+    assert "<title>1 request</title>" in one

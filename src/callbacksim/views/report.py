@@ -27,6 +27,8 @@ __all__ = ["html_report", "write_report"]
 _SVG = 'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="11"'
 _W, _H, _L, _R, _T, _B = 760, 280, 64, 24, 30, 46  # chart size and margins
 _BINS = 48
+_LABEL_CHAR_PX = 6.5
+"""About how wide a character of the charts' 11 px sans-serif text is."""
 _MARKERS = (("p50", "#1f6fb2"), ("p90", "#e69138"), ("p99", "#cc0000"))
 _COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#8e0000", "skipped": "#757575"}
 _STYLE = (
@@ -132,7 +134,7 @@ def latency_svg(histogram: list[tuple[float, int]], latency_ms: dict[str, float]
             out.append(
                 f'<rect class="bar" x="{_L + i * step:.1f}" y="{bottom - h:.1f}" '
                 f'width="{max(step - 1, 0.5):.1f}" height="{h:.1f}" fill="#6a8caf">'
-                f"<title>{count} requests</title></rect>"
+                f"<title>{_count(count, 'request')}</title></rect>"
             )
     decades = range(math.floor(lo), math.ceil(hi) + 1)
     mults = (1,) if hi - lo > 4 else (1, 2, 5)
@@ -151,37 +153,58 @@ def latency_svg(histogram: list[tuple[float, int]], latency_ms: dict[str, float]
                 f'<line class="marker" x1="{mx:.1f}" y1="{_T}" x2="{mx:.1f}" '
                 f'y2="{bottom}" stroke="{colour}" stroke-dasharray="4 3"/>'
             )
-            out.append(text(mx + 3, _T + 12 + 13 * i, label, anchor="start", fill=colour))
+            # Labels read to the right of their line, unless that would run off the chart.
+            if mx + 3 + _LABEL_CHAR_PX * len(label) <= _W - 2:
+                out.append(text(mx + 3, _T + 12 + 13 * i, label, anchor="start", fill=colour))
+            else:
+                out.append(text(mx - 3, _T + 12 + 13 * i, label, anchor="end", fill=colour))
     return "\n".join([*out, "</svg>"])
 
 
-def throughput_svg(timeline: list[int]) -> str:
-    """Events completed per second; a long run is grouped into at most 240 bars (the mean)."""
+def throughput_svg(timeline: list[int], seconds: float | None = None) -> str:
+    """Events completed per second over the run's real interval: ``timeline[i]`` counts the
+    events of second ``i``, and the run lasted ``seconds`` (the last second may be partial, and its
+    rate is its count over the part that was run). A long run is grouped into at most 240 bars."""
     title = "Throughput over time"
     if not timeline or sum(timeline) == 0:
         return _no_data("throughput", title)
+    # Events of second i happened within [i, i + 1); the run cannot have ended before the last.
+    span = float(len(timeline)) if seconds is None else seconds
+    span = max(span, len(timeline) - 1 + 1e-3)
     group = math.ceil(len(timeline) / 240)
-    bars = [sum(timeline[i : i + group]) / group for i in range(0, len(timeline), group)]
-    top, width, bottom = _nice(max(bars)), _W - _L - _R, _H - _B
+    bars: list[tuple[float, float, float]] = []  # (start s, end s, events/s)
+    for i in range(0, len(timeline), group):
+        start, end = float(i), min(float(i + group), span)
+        if end <= start:
+            end = start + 1e-3
+        bars.append((start, end, sum(timeline[i : i + group]) / (end - start)))
+    top, width, bottom = _nice(max(rate for _, _, rate in bars)), _W - _L - _R, _H - _B
     out = _frame("throughput", title, "seconds since the replay started", "events/s")
     out += _y_ticks(top)
-    step = width / len(bars)
-    for i, value in enumerate(bars):
-        h = value / top * (bottom - _T)
+
+    def x(s: float) -> float:
+        return _L + s / span * width
+
+    for start, end, rate in bars:
+        h = rate / top * (bottom - _T)
         out.append(
-            f'<rect class="bar" x="{_L + i * step:.1f}" y="{bottom - h:.1f}" '
-            f'width="{max(step - 1, 0.5):.1f}" height="{h:.1f}" fill="#4f9a3a">'
-            f"<title>{i * group} s: {value:g} events/s</title></rect>"
+            f'<rect class="bar" x="{x(start):.1f}" y="{bottom - h:.1f}" '
+            f'width="{max(x(end) - x(start) - 1, 0.5):.1f}" height="{h:.1f}" fill="#4f9a3a">'
+            f"<title>{start:g} to {end:.3g} s: {rate:,.1f} events/s</title></rect>"
         )
-    every = max(1.0, _nice(len(timeline) / 6))
-    ticks = [every * k for k in range(int(len(timeline) / every) + 1)]
-    for t in ticks:
-        tx = _L + t / len(timeline) * width
+    every = max(1.0, _nice(span / 6))
+    for k in range(int(span / every) + 1):
+        tx = x(every * k)
         out.append(
             f'<line x1="{tx:.1f}" y1="{bottom}" x2="{tx:.1f}" y2="{bottom + 5}" stroke="#333"/>'
         )
-        out.append(text(tx, bottom + 17, f"{t:g} s"))
+        out.append(text(tx, bottom + 17, f"{every * k:g} s"))
     return "\n".join([*out, "</svg>"])
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 request``, ``2 requests``."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def _description(pid: str) -> str:
@@ -312,7 +335,9 @@ def html_report(
         latency_svg(result.latency_histogram, result.latency_ms)
         if result
         else _no_data("latency", "Latency distribution"),
-        throughput_svg(result.timeline) if result else _no_data("throughput", "Throughput"),
+        throughput_svg(result.timeline, result.seconds)
+        if result
+        else _no_data("throughput", "Throughput"),
     )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"/>'
