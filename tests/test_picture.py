@@ -302,6 +302,18 @@ def test_narrow_terminals_keep_lines_within_the_width() -> None:
                 assert format_epoch_ms(mark.time_ms)[11:23] in text
 
 
+@pytest.mark.parametrize("width", [40, 50, 60, 80, 120])
+def test_the_axis_ends_never_run_together(width: int) -> None:
+    lc = life(0, "scheduled", "hold", "transfer", "ivr")
+    lines = terminal(lc, width=width).splitlines()
+    ruler = next(i for i, line in enumerate(lines) if line.startswith("UTC"))
+    start = format_epoch_ms(lc.events[0].time_ms)[11:23]
+    end = format_epoch_ms(lc.events[-1].time_ms)[11:23]
+    axis_text = " ".join(lines[ruler + 1 : ruler + 3])
+    assert re.search(re.escape(start) + r"\s+" + re.escape(end) + r"\b", axis_text), axis_text
+    assert all(cell_len(line) <= width for line in lines)
+
+
 def test_outputs_are_deterministic() -> None:
     a, b = life(5, "transfer", "hold"), life(5, "transfer", "hold")
     assert terminal(a) == terminal(a) == terminal(b)

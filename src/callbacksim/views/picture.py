@@ -307,8 +307,16 @@ def draw_terminal(
 
     ruler = "├" + "─" * (bar_w - 2) + "┤"
     out(label("UTC") + "".join(GAP if i in gap_cols else c for i, c in enumerate(ruler)))
-    ends = f"{_clock(ax.end_ms, t0)} ({_offset(ax.end_ms, t0)})"
-    out(label("") + _clock(t0, t0).ljust(bar_w - len(ends)) + ends)
+    # The axis's two ends, apart: with the offset where it fits, without it where not, and on a
+    # line of its own on a very narrow terminal.
+    start, end = _clock(t0, t0), _clock(ax.end_ms, t0)
+    for ends in (f"{end} ({_offset(ax.end_ms, t0)})", end):
+        if len(start) + 1 + len(ends) <= bar_w:
+            out(label("") + start.ljust(bar_w - len(ends)) + ends)
+            break
+    else:
+        out(label("") + start)
+        out(label("") + end.rjust(bar_w))
     for lane in lanes:
         cells: list[str | None] = [None] * bar_w
         filled = 0
