@@ -371,3 +371,19 @@ def test_run_usage_errors(
     _, err = capfd.readouterr()
     assert code == 2
     assert message in _error(err)
+
+
+@pytest.mark.slow
+def test_run_leaves_no_hypothesis_folder_in_the_working_directory(tmp_path: Path) -> None:
+    """Hypothesis's files go to the user's cache directory, not to ``./.hypothesis``."""
+    work, cache = tmp_path / "work", tmp_path / "cache"
+    work.mkdir()
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    env.pop("HYPOTHESIS_STORAGE_DIRECTORY", None)
+    argv = [sys.executable, "-m", "callbacksim.cli", "run", "--lifecycles", "2", "--budget", "2"]
+    done = subprocess.run(
+        [*argv, "--html", ""], cwd=work, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (work / ".hypothesis").exists()
+    assert (cache / "callbacksim" / "hypothesis").is_dir()

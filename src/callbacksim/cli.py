@@ -349,13 +349,18 @@ def _profile_list(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from callbacksim.simulator.checks import CheckConfig, run_checks
+    from callbacksim.simulator.checks import (
+        CheckConfig,
+        keep_hypothesis_files_in_the_user_cache,
+        run_checks,
+    )
     from callbacksim.simulator.client import require_reachable
     from callbacksim.simulator.properties import PROPERTIES, Outcome
     from callbacksim.views.terminal import CheckReporter, junit_xml
 
     headers = dict(args.header or [])
     require_reachable(args.url, headers, args.timeout)
+    keep_hypothesis_files_in_the_user_cache()
     chosen = [p for p in PROPERTIES if p in (args.properties or PROPERTIES)]
     chosen = [p for p in chosen if p not in (args.skip or [])]
     cfg = CheckConfig(

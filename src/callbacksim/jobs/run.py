@@ -126,17 +126,22 @@ class RunJob:
 
 def run_main_job(job: RunJob, out: TextIO | None = None) -> int:
     """The main job; 0 when every property held and the replay converged, else 1."""
-    out = sys.stdout if out is None else out
     from rich.console import Console
 
     from callbacksim.generation.chooser import RandomChooser
     from callbacksim.generation.lifecycle import simulate
     from callbacksim.generation.participants import ANCHOR_MS
-    from callbacksim.simulator.checks import CheckConfig, run_checks
+    from callbacksim.simulator.checks import (
+        CheckConfig,
+        keep_hypothesis_files_in_the_user_cache,
+        run_checks,
+    )
     from callbacksim.simulator.client import require_reachable
     from callbacksim.target import BackgroundServer, ServerConfig
     from callbacksim.views.terminal import CheckReporter, replay_summary
 
+    out = sys.stdout if out is None else out
+    keep_hypothesis_files_in_the_user_cache()
     console = Console(file=out, highlight=False, soft_wrap=True)
     with ExitStack() as stack:
         if job.target is None:

@@ -30,15 +30,18 @@ allowed to finish.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn
 
 import attrs
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from callbacksim.codec import dumps_payload, loads
 from callbacksim.errors import JsonError, UsageError
@@ -61,7 +64,7 @@ from callbacksim.strategies import (
 )
 from callbacksim.wiretime import format_epoch_ms
 
-__all__ = ["CheckConfig", "run_checks"]
+__all__ = ["CheckConfig", "keep_hypothesis_files_in_the_user_cache", "run_checks"]
 
 JSON = {"Content-Type": "application/json"}
 
@@ -532,6 +535,23 @@ def _isolated(cfg: CheckConfig, client: HttpClient, adapter: Adapter, deadline: 
                 )
         if time.monotonic() > deadline or examples >= 4 * wave:
             return Outcome("isolated", Status.PASSED, examples, time.monotonic() - started)
+
+
+def keep_hypothesis_files_in_the_user_cache() -> Path:
+    """Point Hypothesis's files (its cache of constants) at the user's cache directory,
+    ``$XDG_CACHE_HOME/callbacksim/hypothesis`` (``~/.cache/...`` by default), instead of a
+    ``.hypothesis/`` folder in the working directory; ``HYPOTHESIS_STORAGE_DIRECTORY`` still wins.
+
+    For the commands only: it changes the whole process's setting, which a test suite that runs
+    the checks as pytest items keeps for its own example database.
+    """
+    given = os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY")
+    if given:
+        return Path(given)
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    home = base / "callbacksim" / "hypothesis"
+    set_hypothesis_home_dir(str(home))
+    return home
 
 
 def run_checks(
