@@ -387,3 +387,49 @@ def test_run_leaves_no_hypothesis_folder_in_the_working_directory(tmp_path: Path
     assert done.returncode == 0, done.stdout + done.stderr
     assert not (work / ".hypothesis").exists()
     assert (cache / "callbacksim" / "hypothesis").is_dir()
+
+
+# -- flags, mistypes and abbreviations ------------------------------------------------------------
+
+
+def _commands() -> dict[str, Any]:
+    from callbacksim.cli import _build_parser
+
+    commands: dict[str, Any] = _build_parser().commands  # type: ignore[attr-defined]
+    return commands
+
+
+@pytest.mark.parametrize("command", sorted(_commands()))
+def test_an_unknown_flag_points_to_the_commands_own_help(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, "--no-such-flag"]) == 2
+    err = capsys.readouterr().err
+    assert f"callbacksim {command}: error: unrecognized argument: --no-such-flag" in err
+    assert f"(run 'callbacksim {command} --help' for usage)" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", sorted(_commands()))
+def test_flags_are_never_abbreviated(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    flags = _commands()[command].flags()
+    cut = [f[:-2] for f in flags if f.startswith("--") and len(f) > 5 and f[:-2] not in flags]
+    for prefix in cut:
+        assert main([command, prefix, "1"]) == 2, prefix
+        assert f"unrecognized argument: {prefix}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "suggestion"),
+    [
+        (["chek"], "did you mean 'check'?"),
+        (["validate", "--frmat", "json", "x"], "did you mean '--format'?"),
+        (["check", "--bud", "2", "http://127.0.0.1:1"], "did you mean '--budget'?"),
+        (["validate", "--format", "jsn", "x"], "did you mean 'json'?"),
+    ],
+)
+def test_a_mistype_gets_did_you_mean(
+    argv: list[str], suggestion: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert suggestion in capsys.readouterr().err

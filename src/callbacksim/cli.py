@@ -11,11 +11,13 @@ here.
 from __future__ import annotations
 
 import argparse
+import difflib
+import re
 import sys
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import TextIO
+from typing import Any, NoReturn, TextIO
 from urllib.parse import urlsplit
 
 import orjson
@@ -39,10 +41,29 @@ _ANCHOR_TEXT = format_datetime(ANCHOR)
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but usage errors name the fix the same way every other error does."""
+    """argparse, but usage errors name the fix the same way every other error does, a mistyped
+    command or flag gets "did you mean", and flags are never abbreviated (``--bud`` is not
+    ``--budget``: a prefix that works today would break when a flag is added)."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if choice is not None:
+            allowed = re.findall(r"'([^']*)'", choice.group(2))
+            message += _did_you_mean(choice.group(1), allowed)
         self.exit(2, f"{self.prog}: error: {message}\n(run '{self.prog} --help' for usage)\n")
+
+    def flags(self) -> list[str]:
+        """Every option string this parser takes."""
+        return [s for action in self._actions for s in action.option_strings]
+
+
+def _did_you_mean(given: str, allowed: Sequence[str]) -> str:
+    close = difflib.get_close_matches(given, allowed, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 # -- argument types -------------------------------------------------------------------------------
@@ -506,6 +527,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"callbacksim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser.commands = sub.choices  # type: ignore[attr-defined]
     o = _Options()
 
     p = sub.add_parser(
@@ -700,11 +722,42 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unknown_flags_first(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Refuse a flag the command does not take before its values are judged, so that
+    ``check --bud 2 URL`` is about ``--bud``, not about ``2`` not being a URL."""
+    commands: dict[str, _Parser] = getattr(parser, "commands", {})
+    command = next((commands[a] for a in argv if a in commands), None)
+    if command is None or "--" in argv:
+        return
+    known = set(command.flags()) | {"-h", "--help"}
+    for arg in argv:
+        flag = arg.split("=", 1)[0]
+        if flag.startswith("--") and flag not in known:
+            command.error(f"unrecognized argument: {flag}{_did_you_mean(flag, sorted(known))}")
+
+
+def _unrecognised(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]
+) -> None:
+    """Refuse arguments no parser took, in the words of the command they were given to."""
+    command: _Parser | None = getattr(parser, "commands", {}).get(getattr(args, "command", None))
+    where = command if command is not None else parser
+    first = extra[0]
+    hint = ""
+    if first.startswith("-") and isinstance(where, _Parser):
+        hint = _did_you_mean(first.split("=", 1)[0], where.flags())
+    noun = "argument" if len(extra) == 1 else "arguments"
+    where.error(f"unrecognized {noun}: {' '.join(extra)}{hint}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command ``argv`` (default: the process's arguments); the exit status."""
     parser = _build_parser()
     try:
-        args = parser.parse_args(argv)
+        _unknown_flags_first(parser, list(sys.argv[1:] if argv is None else argv))
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            _unrecognised(parser, args, extra)
     except SystemExit as exc:  # --help, --version and usage errors end here
         return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
     handler: Handler | None = getattr(args, "handler", None)
