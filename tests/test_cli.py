@@ -433,3 +433,24 @@ def test_a_mistype_gets_did_you_mean(
 ) -> None:
     assert main(argv) == 2
     assert suggestion in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_demo_tours_the_main_job_and_ends_with_what_to_run_next(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["demo"]) == 0
+    out, err = capfd.readouterr()
+    sections = [
+        "== 1. The main job",
+        "== 2. Judge",
+        "== 3. Write fixtures",
+        "== 4. Look",
+        "== Next",
+    ]
+    positions = [out.index(s) for s in sections]
+    assert positions == sorted(positions)
+    assert "every property held, the replay converged" in out
+    assert "callbacksim check http://" in out[positions[-1] :]
+    assert "make test" not in out
+    assert "Traceback" not in err
