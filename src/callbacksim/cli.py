@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from callbacksim import __version__
+from callbacksim.cli_help import epilog
 from callbacksim.errors import CallbacksimError, JsonError, UsageError
 from callbacksim.generation.participants import ANCHOR, ANCHOR_MS
 from callbacksim.jobs.fixtures import Mode
@@ -40,6 +41,15 @@ Handler = Callable[[argparse.Namespace], int]
 _ANCHOR_TEXT = format_datetime(ANCHOR)
 
 
+class _Formatter(argparse.HelpFormatter):
+    """Wraps descriptions as usual, and keeps the examples section line by line."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return "\n".join(indent + line for line in text.splitlines())
+        return super()._fill_text(text, width, indent)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors name the fix the same way every other error does, a mistyped
     command or flag gets "did you mean", and flags are never abbreviated (``--bud`` is not
@@ -47,6 +57,7 @@ class _Parser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
@@ -137,31 +148,33 @@ class _Options:
             "--input-format",
             type=_choice(InputFormat),
             default=InputFormat.AUTO,
-            help="how to read the input (default: auto, by extension and first line)",
+            help="how to read the input: auto (by extension and first line), json, jsonl or "
+            "document (default: auto)",
         )
         self.edition = self._parent()
         self.edition.add_argument(
             "--edition",
             type=_choice(Edition),
             default=Edition.SEED,
-            help="model edition: seed (the documented model, default) or sdk-269",
+            help="model edition: seed (the documented model) or sdk-269 (default: seed)",
         )
         self.rules = self._parent()
         self.rules.add_argument(
             "--rules",
             type=_choice(RuleSet),
             default=RuleSet.STRICT,
-            help="rule set: strict (every rule, default) or structural (types and formats only)",
+            help="rule set: strict (every rule) or structural (types and formats only) "
+            "(default: strict)",
         )
         self.seed = self._parent()
         self.seed.add_argument(
-            "--seed", type=int, default=0, help="the seed of everything drawn (default 0)"
+            "--seed", type=int, default=0, help="the seed of everything drawn (default: 0)"
         )
         self.epoch = self._parent()
         self.epoch.add_argument(
             "--epoch",
             type=_epoch,
-            help=f"the instant generated times start from (RFC 3339; default {_ANCHOR_TEXT})",
+            help=f"the instant generated times start from, RFC 3339 (default: {_ANCHOR_TEXT})",
         )
         self.profile = self._parent()
         self.profile.add_argument(
@@ -185,19 +198,22 @@ class _Options:
         )
         self.timeout = self._parent()
         self.timeout.add_argument(
-            "--timeout", type=float, default=10.0, help="per-request timeout (default 10 s)"
+            "--timeout",
+            type=float,
+            default=10.0,
+            help="seconds to wait for each answer (default: 10)",
         )
         self.adapter = self._parent()
         self.adapter.add_argument(
             "--adapter",
             default="store",
-            help="how events reach the target: store (default), notification, eventbridge or "
+            help="how events reach the target: store, notification, eventbridge or "
             "package.module:Class; what needs to read the target back is skipped when the "
-            "adapter cannot",
+            "adapter cannot (default: store)",
         )
         self.concurrency = self._parent()
         self.concurrency.add_argument(
-            "--concurrency", type=int, default=32, help="conversations at once (default 32)"
+            "--concurrency", type=int, default=32, help="conversations at once (default: 32)"
         )
 
     @staticmethod
@@ -273,6 +289,14 @@ def _generate(args: argparse.Namespace) -> int:
         run_participants,
     )
 
+    if args.what is None:
+        msg = (
+            "say what to generate: `callbacksim generate participants --mode mixed --count 1000 "
+            "--out fixtures.jsonl` (labelled participant records) or `callbacksim generate "
+            "lifecycles --count 100 --out conversations.jsonl` (simulated conversations); "
+            "`callbacksim generate --help` lists the options"
+        )
+        raise UsageError(msg)
     if args.what == "participants":
         if args.path or args.set or args.profile:
             msg = "--path, --set and --profile shape lifecycles; drop them for participants"
@@ -352,10 +376,14 @@ def _show(args: argparse.Namespace) -> int:
             require=tuple(args.path or ()),
         )
     plan = not args.file  # a file of events carries no plan
-    if args.svg:
-        Path(args.svg).write_text(to_svg(lifecycle, show_plan=plan), encoding="utf-8")
-    if args.html:
-        Path(args.html).write_text(to_html(lifecycle, show_plan=plan), encoding="utf-8")
+    for path, draw, what in ((args.svg, to_svg, "an SVG picture"), (args.html, to_html, "a page")):
+        if path:
+            try:
+                Path(path).write_text(draw(lifecycle, show_plan=plan), encoding="utf-8")
+            except OSError as exc:
+                msg = f"cannot write {path}: {exc.strerror}; give a path in a writable folder"
+                raise UsageError(msg) from None
+            print(f"wrote {what} of conversation {lifecycle.conversation_id} to {path}")
     if not (args.svg or args.html) or args.terminal:
         draw_terminal(lifecycle, Console(), show_plan=plan)
     return 0
@@ -544,7 +572,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "--format",
         choices=["text", "json"],
         default="text",
-        help="text (invalid records and a summary, default) or json (JSON Lines, one per record)",
+        help="text (invalid records and a summary) or json (JSON Lines, one per record) "
+        "(default: text)",
     )
     p.set_defaults(handler=_validate)
 
@@ -563,7 +592,7 @@ def _build_parser() -> argparse.ArgumentParser:
         type=int,
         default=8,
         metavar="N",
-        help="list up to N missing items per view (default 8)",
+        help="list up to N missing items per view (default: 8)",
     )
     p.set_defaults(handler=_coverage)
 
@@ -577,28 +606,49 @@ def _build_parser() -> argparse.ArgumentParser:
             "manifest. The same arguments give the same bytes on any day."
         ),
     )
-    p.add_argument("what", choices=["participants", "lifecycles"])
-    p.add_argument("--count", type=int, default=100, help="records or lifecycles (default 100)")
     p.add_argument(
+        "what",
+        nargs="?",
+        choices=["participants", "lifecycles"],
+        help="participants (fixture records) or lifecycles (simulated conversations)",
+    )
+    both = p.add_argument_group("participants and lifecycles")
+    both.add_argument(
+        "--count",
+        type=int,
+        default=100,
+        help="how many: participant records, or lifecycles; with --mode edge the covering set is "
+        "written whole (57 records in the seed edition, 73 in sdk-269) and valid records are "
+        "added up to the count (default: 100)",
+    )
+    records = p.add_argument_group("participants only")
+    records.add_argument(
         "--mode",
         type=_choice(Mode),
         default=Mode.VALID,
-        help="participants: valid, unusual, invalid, mixed (70/15/15) or edge (covering set)",
+        help="valid, unusual, invalid, mixed (70/15/15) or edge (the covering set first) "
+        "(default: valid)",
     )
-    p.add_argument(
+    records.add_argument(
         "--exhaustive",
         action="store_true",
         help="one valid participant per ordering class (seed edition: 21,092); ignores --count",
     )
-    p.add_argument(
+    records.add_argument("--labels", help="labels file (default: OUT.labels.jsonl next to a file)")
+    output = p.add_argument_group("output")
+    output.add_argument(
         "--format",
         type=_choice(OutputFormat),
         default=OutputFormat.JSONL,
-        help="jsonl (default), json (one array) or dir (a JSON file per record/conversation)",
+        help="jsonl, json (one array) or dir (a JSON file per record or conversation) "
+        "(default: jsonl)",
     )
-    p.add_argument("--out", default="-", help="output file or directory; - for stdout (default)")
-    p.add_argument("--labels", help="labels file (default: OUT.labels.jsonl next to a file)")
-    p.add_argument("--manifest", help="manifest file (default: OUT.manifest.json next to a file)")
+    output.add_argument(
+        "--out", default="-", help="output file or directory, - for stdout (default: -)"
+    )
+    output.add_argument(
+        "--manifest", help="manifest file (default: OUT.manifest.json next to a file)"
+    )
     p.set_defaults(handler=_generate)
 
     p = sub.add_parser(
@@ -628,7 +678,12 @@ def _build_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("url", type=_url, help="the service's base URL, e.g. http://127.0.0.1:8080")
-    p.add_argument("--budget", type=float, default=60.0, help="seconds in all (default 60)")
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=60.0,
+        help="seconds for all the properties together (default: 60)",
+    )
     p.add_argument("--properties", type=_property_ids, help="comma-separated ids to check")
     p.add_argument("--skip", type=_property_ids, help="comma-separated ids to leave out")
     p.add_argument("--report", help="write a JSON report to this file")
@@ -641,11 +696,23 @@ def _build_parser() -> argparse.ArgumentParser:
         help="run the reference participant store",
         description="Run the reference implementation of the participant-store contract.",
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks one)")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)"
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=8080,
+        help="port to listen on, 0 for any free one (default: 8080)",
+    )
     p.add_argument("--db", help="SQLite file (default: a temporary one, deleted on exit)")
     p.add_argument("--token", help="require 'Authorization: Bearer TOKEN'")
-    p.add_argument("--max-body", type=int, default=1 << 20, help="body limit in bytes (1 MiB)")
+    p.add_argument(
+        "--max-body",
+        type=int,
+        default=1 << 20,
+        help="largest body accepted, in bytes (default: 1048576, 1 MiB)",
+    )
     p.set_defaults(handler=_serve)
 
     p = sub.add_parser(
@@ -681,7 +748,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duplicates", type=float, default=0.0, help="chance an event is sent twice")
     p.add_argument("--reorder", type=float, default=0.0, help="chance of a swap in a stream")
     p.add_argument("--jitter", type=float, default=0.0, help="largest random pause (ms)")
-    p.add_argument("--retries", type=int, default=3, help="retries per request (default 3)")
+    p.add_argument("--retries", type=int, default=3, help="retries per request (default: 3)")
     p.add_argument("--ledger", help="write every event's outcome to this JSONL file")
     p.add_argument("--resume", metavar="LEDGER", help="continue the run this ledger records")
     p.add_argument("--no-verify", action="store_true", help="do not read the target back")
@@ -700,25 +767,46 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--target", type=_url, help="a running service's URL instead of the reference target"
     )
-    p.add_argument("--budget", type=float, default=20.0, help="seconds for the checks (20)")
-    p.add_argument("--lifecycles", type=int, default=300, help="lifecycles to replay (300)")
+    p.add_argument(
+        "--budget", type=float, default=20.0, help="seconds for the property checks (default: 20)"
+    )
+    p.add_argument(
+        "--lifecycles", type=int, default=300, help="lifecycles to replay (default: 300)"
+    )
     p.add_argument(
         "--html",
         default="callbacksim-report.html",
-        help="HTML report path (default callbacksim-report.html; '' for none)",
+        help="HTML report path, '' for none (default: callbacksim-report.html)",
     )
     p.set_defaults(handler=_run)
 
-    p = sub.add_parser("profile", help="list the realism profile's parameters and their basis")
+    p = sub.add_parser(
+        "profile",
+        help="list the realism profile's parameters and their basis",
+        description="List every parameter of the realism profile that shapes simulated "
+        "conversations: its name, its default and what it rests on. Change one with --set "
+        "NAME=VALUE, or many with --profile FILE, wherever lifecycles are simulated.",
+    )
     p.set_defaults(handler=_profile_list)
 
     p = sub.add_parser(
-        "rules", parents=[o.edition, o.rules], help="list the validity rules and their ids"
+        "rules",
+        parents=[o.edition, o.rules],
+        help="list the validity rules and their ids",
+        description="List every validity rule of the edition and rule set: its id (as "
+        "violations, labels and manifests name it), its group and what it requires.",
     )
     p.set_defaults(handler=_rules)
 
-    p = sub.add_parser("demo", help="a short tour on built-in examples")
+    p = sub.add_parser(
+        "demo",
+        help="a short tour on built-in examples",
+        description="A guided tour: a short main job against the built-in target, then judging "
+        "payloads, writing fixtures, looking at a simulated callback, and what to run next.",
+    )
     p.set_defaults(handler=_demo)
+    for name, command in sub.choices.items():
+        command.epilog = epilog(name)
     return parser
 
 
