@@ -88,7 +88,9 @@ def test_shared_options_are_the_same_everywhere(
     """--edition is one definition, so every command that takes it says the same of it."""
     code, out, _ = _run(capsys, command, "--help")
     assert code == 0
-    assert "model edition: seed (the documented model, default) or" in " ".join(out.split())
+    assert "model edition: seed (the documented model) or sdk-269 (default: seed)" in " ".join(
+        out.split()
+    )
 
 
 # -- profile -------------------------------------------------------------------------------------
@@ -124,7 +126,12 @@ def test_show_writes_svg_and_html_and_the_same_seed_draws_the_same(
 ) -> None:
     svg, html, again = tmp_path / "a.svg", tmp_path / "a.html", tmp_path / "b.svg"
     code, out, _ = _run(capsys, "show", "7", "--edition", "sdk-269", "--svg", svg, "--html", html)
-    assert (code, out) == (0, "")  # files asked for, and no --terminal: nothing drawn here
+    assert code == 0
+    # files asked for, and no --terminal: nothing drawn here, only where each went
+    assert out.splitlines() == [
+        f"wrote an SVG picture of conversation {out.split()[6]} to {svg}",
+        f"wrote a page of conversation {out.split()[6]} to {html}",
+    ]
     assert ET.parse(svg).getroot().tag == f"{SVG}svg"
     assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert _run(capsys, "show", "7", "--edition", "sdk-269", "--svg", again)[0] == 0
