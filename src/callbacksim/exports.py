@@ -56,6 +56,8 @@ def read_conversations(
         fmt is InputFormat.AUTO and name.lower().endswith((".jsonl", ".ndjson"))
     )
     first = buffered.peek(1 << 12).lstrip()[:1]
+    if not first and not buffered.peek(1):
+        return
     if lines or first == b"[" or fmt is InputFormat.DOCUMENT:
         for record in read_records(buffered, fmt=fmt, name=name):
             where = (
