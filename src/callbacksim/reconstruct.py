@@ -121,8 +121,9 @@ def rebuild(
         problems.append(f"the conversation has no id: given {cid}")
     raw = conversation.get("participants")
     participants: list[Any] = raw if isinstance(raw, list) else []
-    start = _conversation_start(participants, edition)
-    start_ms = fallback_ms if start is None else start
+    times = [_times(p, edition) if isinstance(p, dict) else {} for p in participants]
+    starts = [min(t.values()) for t in times if t]
+    start_ms = min(starts) if starts else fallback_ms
     seen: set[str] = set()
     invalid: list[Invalid] = []
     assumptions: Counter[str] = Counter()
@@ -147,14 +148,13 @@ def rebuild(
         violations = tuple(check(p, edition=edition))
         if violations:
             invalid.append(Invalid(index, pid, violations))
-            latest = _latest(p, edition)
-            ms = latest if latest is not None else start_ms
+            ms = max(times[index].values()) if times[index] else start_ms
             event = _event(ms, cid, pid, 1, p)
             event["invalid"] = sorted({v.rule for v in violations})
             keyed.append((ms, index, 1, event))
             continue
         used: set[str] = set()
-        snapshots = _snapshots(p, edition, used)
+        snapshots = _snapshots(p, times[index], edition, used)
         if not snapshots:
             used.add("no-timestamps")
             snapshots = [(start_ms, p)]
@@ -188,24 +188,12 @@ def _times(p: Mapping[str, Any], edition: Edition) -> dict[str, int]:
     return out
 
 
-def _conversation_start(participants: list[Any], edition: Edition) -> int | None:
-    starts = [
-        min(t.values()) for p in participants if isinstance(p, dict) if (t := _times(p, edition))
-    ]
-    return min(starts) if starts else None
-
-
-def _latest(p: Mapping[str, Any], edition: Edition) -> int | None:
-    times = _times(p, edition)
-    return max(times.values()) if times else None
-
-
 def _snapshots(
-    p: dict[str, Any], edition: Edition, used: set[str]
+    p: dict[str, Any], times: Mapping[str, int], edition: Edition, used: set[str]
 ) -> list[tuple[int, dict[str, Any]]]:
-    """(instant, snapshot) of a valid participant, the last being ``p`` itself; empty when it has
-    no timestamp. ``used`` collects the kinds of `ASSUMPTIONS` made."""
-    times = _times(p, edition)
+    """(instant, snapshot) of a valid participant with its timestamps ``times`` (`_times`), the
+    last being ``p`` itself; empty when it has no timestamp. ``used`` collects the kinds of
+    `ASSUMPTIONS` made."""
     if not times:
         return []
     start = times.get("startTime")
