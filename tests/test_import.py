@@ -209,3 +209,29 @@ def test_an_imported_export_catches_a_target_that_keeps_stale_conversations(
         result = replay_file(url, out, ReplayConfig())
     assert result.failed == 0
     assert result.conversations_converged < result.conversations == 20
+
+
+@pytest.mark.slow
+def test_import_memory_does_not_grow_with_the_export(tmp_path: Path) -> None:
+    """Four times the conversations, not four times the memory: one conversation is held at a
+    time (and the ids seen, a few bytes each)."""
+    import tracemalloc
+
+    from callbacksim.jobs.importer import ImportJob, run_import
+
+    conversations = [export(lc) for lc in generated(400, seed=31)]
+
+    def peak(n: int) -> int:
+        source = tmp_path / f"{n}.json"
+        source.write_bytes(orjson.dumps(conversations[:n]))
+        job = ImportJob((str(source),), out=str(tmp_path / f"{n}.jsonl"))
+        tracemalloc.start()
+        try:
+            run_import(job)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    peak(20)  # caches and lazy imports are filled once
+    small, large = peak(100), peak(400)
+    assert large < 1.25 * small, (small, large)
