@@ -291,7 +291,7 @@ def test_profile_compare_two_files_a_file_and_a_profile(
     assert "talk_median_s" in out
     code, out, _ = run(capsys, "profile", "compare", imported, "--count", "300")
     assert code == 0
-    assert "the default profile (300 generated)" in " ".join(out.split())
+    assert "B: the default profile (300 generated)" in " ".join(out.split())
     assert "n=300 rate=" in out
     profile = tmp_path / "p.toml"
     profile.write_text("scheduled_share = 0\n", encoding="utf-8")

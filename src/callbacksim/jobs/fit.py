@@ -86,12 +86,14 @@ def _too_few(n: int) -> str:
     return "none observed" if n == 0 else f"only {n} observed, 2 needed"
 
 
-def _share(metric: str, *, need_hits: str | None = None) -> Estimator:
+def _share(
+    metric: str, *, need_hits: str | None = None, no_trials: str = "no chance for it in the data"
+) -> Estimator:
     """Hits over trials; with ``need_hits``, not informed while nothing was hit (the reason)."""
 
     def estimate(s: Share) -> Estimate:
         if not s.trials:
-            return Estimate(None, 0, "no chance for it in the data")
+            return Estimate(None, 0, no_trials)
         if need_hits and not s.hits:
             return Estimate(None, s.trials, need_hits)
         return Estimate(s.rate, s.trials, f"{s.hits:,} of {s.trials:,}")
@@ -214,7 +216,9 @@ ESTIMATORS: dict[str, Estimator] = {
     "max_holds": _most("holds_per_call"),
     "hold_median_s": _log_median("hold_s"),
     "hold_sigma": _log_sigma("hold_s"),
-    "park_probability": _share("park"),
+    "park_probability": _share(
+        "park", no_trials="no served call, or an edition without parkTime (try --edition sdk-269)"
+    ),
     "park_median_s": _log_median("park_s"),
     "transfer_probability": _share("transfer"),
     "error_probability": _share("agent_error"),

@@ -205,13 +205,13 @@ def import_summary(
 def profile_comparison(rows: list[Row], left: str, right: str, out: TextIO) -> None:
     """Per parameter, what each side shows (count, median and p90, or a rate) and its fit."""
     console = Console(file=out, highlight=False, width=None if out.isatty() else 160)
-    table = Table(title=f"{left}  vs  {right}")
+    table = Table(title=f"A: {left}\nB: {right}")
     table.add_column("parameter")
     table.add_column("observed")
-    table.add_column(left)
-    table.add_column(right)
-    table.add_column("fit", justify="right")
-    table.add_column("fit", justify="right")
+    table.add_column("A")
+    table.add_column("B")
+    table.add_column("A fit", justify="right")
+    table.add_column("B fit", justify="right")
     for r in rows:
         table.add_row(
             r.name,
