@@ -9,8 +9,8 @@ to a JSON Lines file, conversation after conversation: the file that ``replay``,
 Nothing is dropped silently. A participant that breaks rules is kept as one snapshot marked
 ``"invalid": [rule ids]`` (or, with ``skip_invalid``, left out), and reported with its rule ids; a
 value that is not a conversation, a conversation that repeats an id already imported, and anything
-the rebuild had to change are reported too. Memory holds one conversation at a time, plus the ids of
-the conversations imported so far (to catch repeats).
+the rebuild had to change are reported too. Memory holds one conversation at a time, plus an 8-byte
+hash of each conversation id imported so far (to catch repeats).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from callbacksim.generation.participants import ANCHOR_MS
 from callbacksim.jobs.anonymise import PERSONAL, Anonymiser, Personal
 from callbacksim.jobs.output import OutputFormat, RecordSink
 from callbacksim.model import Edition
-from callbacksim.reconstruct import Invalid, rebuild
+from callbacksim.reconstruct import ASSUMPTIONS, Invalid, rebuild
 from callbacksim.records import InputFormat, open_source
 
 __all__ = ["ImportJob", "ImportReport", "describe_assumptions", "run_import"]
@@ -137,6 +137,4 @@ def run_import(
 
 def describe_assumptions(counts: Counter[str]) -> Sequence[tuple[str, int, str]]:
     """(kind, participants, what was assumed) of each assumption made, most frequent first."""
-    from callbacksim.reconstruct import ASSUMPTIONS
-
     return [(kind, n, ASSUMPTIONS[kind]) for kind, n in counts.most_common()]
