@@ -151,6 +151,11 @@ def test_a_fit_recovers_the_profile_that_generated_the_conversations(
     lines = [f"{'parameter':<30}{'true':>10}{'fitted':>11}{'error':>10}{'tolerance':>11}  rule"]
     failures = []
     for f in fitted:
+        if f.name not in ESTIMATORS:
+            # A parameter the fit has no estimator for yet keeps its default, marked.
+            assert (f.informed, f.note) == (False, "no estimator")
+            lines.append(f"{f.name:<30}{'':>10}{f.value:>11g}  (no estimator: default kept)")
+            continue
         assert f.informed, f"{f.name}: {f.note}"
         tol, rule = tolerance(f.name, f)
         err = error(f.name, f)
