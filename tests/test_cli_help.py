@@ -4,8 +4,10 @@ started here)."""
 
 from __future__ import annotations
 
+import argparse
 import re
 import shlex
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,26 +27,36 @@ PARSED_ONLY = {"serve", "demo"}
 
 
 def _help(command: str, capsys: pytest.CaptureFixture[str]) -> str:
-    assert main([command, "--help"]) == 0
+    assert main([*command.split(), "--help"]) == 0
     return capsys.readouterr().out
 
 
+def _subcommands() -> list[str]:
+    """Every command, and every subcommand as 'command sub'."""
+    names = list(COMMANDS)
+    for name, parser in COMMANDS.items():
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                names += [f"{name} {sub}" for sub in action.choices]
+    return names
+
+
 def test_every_command_has_examples() -> None:
-    assert set(EXAMPLES) == set(COMMANDS)
+    assert set(EXAMPLES) == set(_subcommands())
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("command", sorted(_subcommands()))
 def test_help_has_a_description_and_examples(
     command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     text = _help(command, capsys)
-    assert COMMANDS[command].description, f"{command} --help has no description"
+    assert "\n\n" in text.split("options:")[0].split("usage:")[1], f"{command}: no description"
     examples = re.findall(r"^  callbacksim (.+)$", text, flags=re.M)
     assert len(examples) == len(EXAMPLES[command]) >= 1
     assert text.index("examples:") > text.index("options:")
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("command", sorted(_subcommands()))
 def test_defaults_are_written_one_way(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     text = " ".join(_help(command, capsys).split())
     assert not re.search(r"\(default [^:]", text), "write '(default: X)'"
@@ -64,7 +76,7 @@ def _scaled(argv: list[str]) -> list[str]:
 def _examples() -> Iterator[tuple[str, str]]:
     for command, examples in EXAMPLES.items():
         for _, line in examples:
-            yield command, line
+            yield command.split()[0], line
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +91,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
         == 0
     )
     assert main(["generate", "lifecycles", "--count", "4", "--out", str(conversations)]) == 0
+    shutil.copy(Path(__file__).parent / "data" / "example-export.json", folder / "export.json")
     with BackgroundServer(ServerConfig(port=0)) as url:
         yield folder, url
 

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 from urllib.parse import urlsplit
 
 import orjson
@@ -33,6 +33,9 @@ from callbacksim.records import InputFormat, open_source, read_records
 from callbacksim.rules import RULES, RuleSet, rule_ids
 from callbacksim.validate import Result, judge
 from callbacksim.wiretime import DatetimeFormatError, epoch_ms, format_datetime, parse_datetime
+
+if TYPE_CHECKING:
+    from callbacksim.jobs.anonymise import Personal
 
 __all__ = ["main"]
 
@@ -210,6 +213,19 @@ class _Options:
             help="how events reach the target: store, notification, eventbridge or "
             "package.module:Class; what needs to read the target back is skipped when the "
             "adapter cannot (default: store)",
+        )
+        self.personal = self._parent()
+        self.personal.add_argument(
+            "--personal",
+            action="append",
+            metavar="PATH[=KIND]",
+            help="treat this participant path as personal too (repeatable), e.g. user.id=id; "
+            "`callbacksim anonymise --list` shows the list and the kinds",
+        )
+        self.personal.add_argument(
+            "--personal-file",
+            metavar="FILE",
+            help='a TOML file with a [personal] table of "PATH" = "KIND"',
         )
         self.concurrency = self._parent()
         self.concurrency.add_argument(
@@ -394,6 +410,141 @@ def _profile_list(args: argparse.Namespace) -> int:
 
     for name, default, basis in Profile.describe():
         print(f"{name:<30} {default:>12g}  {basis}")
+    return 0
+
+
+def _key(text: str | None, path: str | None, flag: str) -> bytes | None:
+    """A secret from ``--X KEY`` or ``--X-file FILE`` (its first line)."""
+    if text is not None and path is not None:
+        msg = f"give {flag} or {flag}-file, not both"
+        raise UsageError(msg)
+    if path is not None:
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            msg = f"cannot read the key file {path}: {exc.strerror}"
+            raise UsageError(msg) from None
+        text = lines[0].strip() if lines else ""
+        if not text:
+            msg = f"the key file {path} is empty; put a secret on its first line"
+            raise UsageError(msg)
+    return text.encode("utf-8") if text is not None else None
+
+
+def _personal(args: argparse.Namespace) -> tuple[Personal, ...]:
+    from callbacksim.jobs.anonymise import personal_list
+
+    return personal_list(args.personal or (), args.personal_file)
+
+
+def _import(args: argparse.Namespace) -> int:
+    from callbacksim.jobs.importer import ImportJob, describe_assumptions, run_import
+    from callbacksim.views.terminal import import_invalid, import_summary
+
+    err: TextIO = sys.stderr
+    key = _key(args.anonymise, args.anonymise_key_file, "--anonymise")
+    job = ImportJob(
+        files=tuple(args.files),
+        out=args.out,
+        edition=args.edition,
+        input_format=args.input_format,
+        anonymise_key=key,
+        personal=_personal(args),
+        skip_invalid=args.skip_invalid,
+    )
+    report = run_import(
+        job,
+        on_invalid=lambda where, cid, bad: import_invalid(where, cid, bad, err),
+        on_problem=lambda where, text: print(f"{where}: {text}", file=err),
+    )
+    import_summary(report, list(describe_assumptions(report.assumptions)), err)
+    return 1 if report.invalid else 0
+
+
+def _anonymise(args: argparse.Namespace) -> int:
+    from callbacksim.jobs.anonymise import KINDS, describe_personal, run_anonymise
+
+    personal = _personal(args)
+    if args.list:
+        for path, kind, note in describe_personal(personal):
+            print(f"{path:<36} {kind:<8} {note}")
+        print("\nkinds:")
+        for kind, text in KINDS.items():
+            print(f"  {kind:<8} {text}")
+        return 0
+    if not args.files:
+        msg = "give the FILE(s) to anonymise (or --list to see what is treated as personal)"
+        raise UsageError(msg)
+    key = _key(args.key, args.key_file, "--key")
+    if key is None:
+        msg = "give the anonymisation key: --key KEY or --key-file FILE"
+        raise UsageError(msg)
+    summary = run_anonymise(
+        args.files,
+        args.out,
+        key,
+        personal=personal,
+        fmt=args.input_format,
+    )
+    for where in summary.not_json:
+        print(f"{where}: not JSON, left out (it cannot be anonymised)", file=sys.stderr)
+    if args.out != "-":
+        print(f"wrote {summary.records:,} record(s) to {args.out}", file=sys.stderr)
+    return 1 if summary.not_json else 0
+
+
+def _profile_fit(args: argparse.Namespace) -> int:
+    from callbacksim.jobs.fit import fit, observe_files, to_toml
+
+    observed = observe_files(args.files, args.edition, args.input_format)
+    fitted = fit(observed)
+    text = to_toml(fitted, conversations=observed.conversations, sources=args.files)
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            msg = f"cannot write {args.out}: {exc.strerror}"
+            raise UsageError(msg) from None
+    informed = sum(f.informed for f in fitted)
+    print(
+        f"fitted {informed} of {len(fitted)} parameters to {observed.conversations:,} "
+        "conversation(s); the rest keep their defaults",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _profile_compare(args: argparse.Namespace) -> int:
+    from callbacksim.generation.profile import build_profile
+    from callbacksim.jobs.fit import compare, observe_files, observe_profile
+    from callbacksim.views.terminal import profile_comparison
+
+    left = observe_files([args.left], args.edition, args.input_format)
+    right_file = args.right
+    if right_file is not None and right_file.lower().endswith(".toml"):
+        if args.profile:
+            msg = "give the profile as the second argument or with --profile, not both"
+            raise UsageError(msg)
+        args.profile, right_file = right_file, None
+    if right_file is not None:
+        if args.profile or args.set:
+            msg = "--profile and --set describe the other side; drop them to compare two files"
+            raise UsageError(msg)
+        right = observe_files([right_file], args.edition, args.input_format)
+        right_name = right_file
+    else:
+        profile = build_profile(args.profile, args.set or ())
+        right = observe_profile(
+            profile,
+            count=args.count,
+            seed=args.seed,
+            edition=args.edition,
+            paths=args.path or (),
+        )
+        right_name = f"{args.profile or 'the default profile'} ({args.count:,} generated)"
+    profile_comparison(compare(left, right), args.left, right_name, sys.stdout)
     return 0
 
 
@@ -781,13 +932,99 @@ def _build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_run)
 
     p = sub.add_parser(
+        "import",
+        parents=[o.files, o.input_format, o.edition, o.personal],
+        help="turn exported callback conversations into a lifecycle file",
+        description=(
+            "Read exported callback conversations (GET /api/v2/conversations/callbacks/{id}: one "
+            "conversation, a JSON array, JSON Lines, or listing pages with entities), judge every "
+            "participant with the rules, and rebuild each conversation's lifecycle (the snapshot "
+            "events Genesys Cloud would have sent) from its participants' final states. The result "
+            "is a lifecycle file that replay, show --file and profile fit read. Invalid "
+            "participants are kept, marked and reported; every assumption the rebuild makes is "
+            "reported once. Exit 0, or 1 when some participant is invalid."
+        ),
+    )
+    p.add_argument(
+        "--out", default="-", help="the lifecycle file (JSON Lines), - for stdout (default: -)"
+    )
+    p.add_argument("--anonymise", metavar="KEY", help="anonymise personal data with this key first")
+    p.add_argument(
+        "--anonymise-key-file", metavar="FILE", help="read the anonymisation key from FILE"
+    )
+    p.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="leave invalid participants out of the file (they are still reported)",
+    )
+    p.set_defaults(handler=_import)
+
+    p = sub.add_parser(
+        "anonymise",
+        parents=[o.input_format, o.personal],
+        help="replace personal data in exports or lifecycle files, keyed",
+        description=(
+            "Replace the personal data of every participant in the given files (exports, listing "
+            "pages or lifecycle files) with realistic fakes, the same value by the same fake "
+            "everywhere. The fakes are seeded by an HMAC of each value under KEY: the same key "
+            "gives the same bytes, another key other fakes. Timing, states, enum values, ids' "
+            "shapes and structure stay. Writes JSON Lines, one line per input record. --list "
+            "shows what is treated as personal."
+        ),
+    )
+    p.add_argument("files", nargs="*", metavar="FILE", help="input file, or - for standard input")
+    p.add_argument("--key", help="the secret the fakes are keyed with")
+    p.add_argument("--key-file", help="read the key from the first line of this file")
+    p.add_argument("--out", default="-", help="output file (JSON Lines), - for stdout (default: -)")
+    p.add_argument("--list", action="store_true", help="list the personal paths and kinds")
+    p.set_defaults(handler=_anonymise)
+
+    p = sub.add_parser(
         "profile",
-        help="list the realism profile's parameters and their basis",
-        description="List every parameter of the realism profile that shapes simulated "
-        "conversations: its name, its default and what it rests on. Change one with --set "
-        "NAME=VALUE, or many with --profile FILE, wherever lifecycles are simulated.",
+        help="the realism profile: list it, fit it to conversations, compare",
+        description=(
+            "Without a subcommand (or with show): every realism parameter, its default and its "
+            "basis. fit: estimate the parameters from a lifecycle file. compare: two files, or a "
+            "file and a profile, side by side."
+        ),
     )
     p.set_defaults(handler=_profile_list)
+    profile_sub = p.add_subparsers(
+        dest="profile_command", metavar="SUBCOMMAND", parser_class=_Parser
+    )
+    q = profile_sub.add_parser("show", help="every parameter, its default and its basis")
+    q.set_defaults(handler=_profile_list)
+    q = profile_sub.add_parser(
+        "fit",
+        parents=[o.files, o.input_format, o.edition],
+        help="estimate the profile from lifecycle files (as import writes)",
+        description=(
+            "Estimate every realism parameter the conversations inform and print a TOML profile "
+            "that --profile takes; parameters they do not inform are commented out, so they keep "
+            "their defaults, with the reason."
+        ),
+    )
+    q.add_argument("--out", default="-", help="write the profile here, - for stdout (default: -)")
+    q.set_defaults(handler=_profile_fit)
+    q = profile_sub.add_parser(
+        "compare",
+        parents=[o.input_format, o.edition, o.seed, o.profile],
+        help="two lifecycle files, or one and a profile, side by side",
+        description=(
+            "Per parameter, what each side shows (count, median and p90, or a rate) and what it "
+            "fits to. The other side is a second lifecycle file, a TOML profile, or (without it) "
+            "--count lifecycles generated from --profile/--set (default: the default profile)."
+        ),
+    )
+    q.add_argument("left", metavar="FILE", help="a lifecycle file")
+    q.add_argument("right", nargs="?", metavar="OTHER", help="a lifecycle file or a .toml profile")
+    q.add_argument(
+        "--count",
+        type=int,
+        default=2000,
+        help="lifecycles generated from a profile (default: 2000)",
+    )
+    q.set_defaults(handler=_profile_compare)
 
     p = sub.add_parser(
         "rules",
@@ -807,6 +1044,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_demo)
     for name, command in sub.choices.items():
         command.epilog = epilog(name)
+    for name, command in profile_sub.choices.items():
+        command.epilog = epilog(f"profile {name}")
     return parser
 
 
@@ -817,6 +1056,13 @@ def _unknown_flags_first(parser: argparse.ArgumentParser, argv: list[str]) -> No
     command = next((commands[a] for a in argv if a in commands), None)
     if command is None or "--" in argv:
         return
+    # The deepest subcommand named (`profile fit`), whose flags are the ones that count.
+    while True:
+        subs = [a for a in command._actions if isinstance(a, argparse._SubParsersAction)]
+        inner = next((subs[0].choices[a] for a in argv if subs and a in subs[0].choices), None)
+        if not isinstance(inner, _Parser):
+            break
+        command = inner
     known = set(command.flags()) | {"-h", "--help"}
     for arg in argv:
         flag = arg.split("=", 1)[0]

@@ -76,7 +76,45 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
             "run --target http://127.0.0.1:8080 --lifecycles 300 --html report.html",
         ),
     ),
-    "profile": (("every realism parameter, its default and its basis", "profile"),),
+    "profile": (
+        ("every realism parameter, its default and its basis", "profile"),
+        (
+            "a profile fitted to your conversations",
+            "profile fit conversations.jsonl --out mine.toml",
+        ),
+        ("your conversations next to the default profile", "profile compare conversations.jsonl"),
+    ),
+    "profile show": (("every realism parameter, its default and its basis", "profile show"),),
+    "profile fit": (
+        (
+            "estimate the profile from imported conversations",
+            "profile fit conversations.jsonl --out mine.toml",
+        ),
+    ),
+    "profile compare": (
+        (
+            "two lifecycle files side by side",
+            "profile compare conversations.jsonl conversations.jsonl",
+        ),
+        ("a file next to generated traffic", "profile compare conversations.jsonl --count 200"),
+    ),
+    "import": (
+        (
+            "exported conversations to a lifecycle file replay and show take",
+            "import export.json --out imported.jsonl",
+        ),
+        (
+            "the same, personal data replaced by keyed fakes first",
+            "import export.json --anonymise s3cret --out imported.jsonl",
+        ),
+    ),
+    "anonymise": (
+        (
+            "keyed fakes for every personal value",
+            "anonymise export.json --key s3cret --out safe.jsonl",
+        ),
+        ("what is treated as personal", "anonymise --list"),
+    ),
     "rules": (
         ("every rule id of the documented model", "rules"),
         (

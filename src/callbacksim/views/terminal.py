@@ -11,10 +11,21 @@ from rich.table import Table
 from callbacksim.coverage import Coverage
 
 if TYPE_CHECKING:
+    from callbacksim.jobs.fit import Row
+    from callbacksim.jobs.importer import ImportReport
+    from callbacksim.reconstruct import Invalid
     from callbacksim.simulator.properties import Outcome
     from callbacksim.simulator.replay import ReplayResult
 
-__all__ = ["CheckReporter", "coverage_table", "junit_xml", "replay_summary"]
+__all__ = [
+    "CheckReporter",
+    "coverage_table",
+    "import_invalid",
+    "import_summary",
+    "junit_xml",
+    "profile_comparison",
+    "replay_summary",
+]
 
 
 def coverage_table(cov: Coverage, out: TextIO, *, missing: int = 8) -> None:
@@ -160,3 +171,54 @@ def replay_summary(result: ReplayResult, console: Console) -> None:
     console.print(table)
     for problem in result.not_converged[:5]:
         console.print(f"  not converged: {problem}", markup=False)
+
+
+def import_invalid(where: str, conversation: str, invalid: Invalid, out: TextIO) -> None:
+    """One participant an import found invalid, with every violation (as ``validate`` shows)."""
+    who = invalid.participant_id or f"participants[{invalid.index}]"
+    n = len(invalid.violations)
+    out.write(
+        f"{where}: conversation {conversation}, participant {who}: invalid, "
+        f"{n} violation{'s' if n != 1 else ''}\n"
+    )
+    for v in invalid.violations:
+        out.write(f"  {v.rule}  {v.path}  {v.message}\n")
+
+
+def import_summary(
+    report: ImportReport, assumptions: list[tuple[str, int, str]], out: TextIO
+) -> None:
+    """What an import read and wrote, the rules broken, and each assumption made, once."""
+    for kind, n, text in assumptions:
+        out.write(f"assumed ({kind}, {n:,} participant(s)): {text}\n")
+    if report.by_rule:
+        rules = ", ".join(f"{rule} ({n:,})" for rule, n in sorted(report.by_rule.items()))
+        out.write(f"rules broken: {rules}\n")
+    invalid = f"{report.invalid:,} invalid (kept, marked)" if report.invalid else "all valid"
+    problems = f", {report.problems:,} problem(s) reported" if report.problems else ""
+    out.write(
+        f"imported {report.conversations:,} conversation(s), {report.participants:,} "
+        f"participant(s): {invalid}{problems}; wrote {report.events:,} event(s)\n"
+    )
+
+
+def profile_comparison(rows: list[Row], left: str, right: str, out: TextIO) -> None:
+    """Per parameter, what each side shows (count, median and p90, or a rate) and its fit."""
+    console = Console(file=out, highlight=False, width=None if out.isatty() else 160)
+    table = Table(title=f"A: {left}\nB: {right}")
+    table.add_column("parameter")
+    table.add_column("observed")
+    table.add_column("A")
+    table.add_column("B")
+    table.add_column("A fit", justify="right")
+    table.add_column("B fit", justify="right")
+    for r in rows:
+        table.add_row(
+            r.name,
+            r.what,
+            r.left,
+            r.right,
+            r.left_fit,
+            r.right_fit,
+        )
+    console.print(table)
