@@ -503,7 +503,9 @@ def _load(args: argparse.Namespace) -> int:
         if not args.master_host:
             msg = "--worker joins a master: give --master-host HOST (and --master-port)"
             raise UsageError(msg)
-        return join_master(args.master_host, args.master_port or 5557, args.workers or 1, sys.stdout)
+        return join_master(
+            args.master_host, args.master_port or 5557, args.workers or 1, sys.stdout
+        )
     if args.master_host:
         msg = "--master-host is for --worker; the master itself listens on --master-bind-host"
         raise UsageError(msg)

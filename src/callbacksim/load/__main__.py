@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     if not any(a in ("-f", "--locustfile") or a.startswith("--locustfile=") for a in args):
         args = ["-f", LOCUSTFILE, *args]
     sys.argv = ["locust", *args]
-    locust_main()
+    locust_main()  # type: ignore[no-untyped-call]
 
 
 if __name__ == "__main__":

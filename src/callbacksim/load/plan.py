@@ -33,8 +33,8 @@ from callbacksim.model import Edition
 from callbacksim.simulator.faults import Faults
 
 __all__ = [
-    "OPTIONS",
     "CONVERSATION_GAP_MS",
+    "OPTIONS",
     "LoadSettings",
     "Model",
     "Option",

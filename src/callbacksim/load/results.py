@@ -278,9 +278,7 @@ class Aggregate:
         convergence: Convergence,
     ) -> LoadResult:
         names = {
-            name: NameStats(
-                self.requests[name], self.failed[name], summary_ms(h), encode(h)
-            )
+            name: NameStats(self.requests[name], self.failed[name], summary_ms(h), encode(h))
             for name, h in sorted(self.histograms.items())
         }
         requests, failures = sum(self.requests.values()), sum(self.failed.values())

@@ -10,9 +10,9 @@ imports the classes (`callbacksim/load/locustfile.py`, `locustfiles/callbacks.py
 - `CallbackLoadShape`: the users over time, and the end of the run (it reads Locust's ``-u``,
   ``-r`` and ``-t`` too, so ``locust -f ... -u 50 -r 10 -t 2m`` works as usual).
 
-Messages between master and workers: the master tells each worker its slot when the run starts
-(``callbacksim:plan``) and that the run is ending (``callbacksim:finish``); workers send their counts
-every few seconds and at the end (``callbacksim:report``).
+Messages between master and workers: the master tells each worker its slot when the run
+starts (``callbacksim:plan``) and that the run is ending (``callbacksim:finish``); workers send
+their counts every few seconds and at the end (``callbacksim:report``).
 """
 
 from __future__ import annotations
@@ -59,7 +59,6 @@ _here = _Process()
 # -- options ------------------------------------------------------------------------------------
 
 
-@events.init_command_line_parser.add_listener
 def _options(parser: Any) -> None:
     group = parser.add_argument_group("callbacksim", "Callback conversations (callbacksim load)")
     for option in OPTIONS:
@@ -133,7 +132,7 @@ class CallbackLoadShape(LoadTestShape):
         master = _here.master
         if master is None:
             return None
-        run_time = self.get_run_time()
+        run_time: float = self.get_run_time()  # type: ignore[no-untyped-call]
         reason = master.over(run_time)
         if reason is not None:
             _finish(self.runner, master, reason)
@@ -160,7 +159,6 @@ def _finish(runner: Any, master: MasterSide, reason: str) -> None:
 # -- wiring -------------------------------------------------------------------------------------
 
 
-@events.init.add_listener
 def _init(environment: Any, **_kwargs: Any) -> None:
     runner = environment.runner
     if runner is None:
@@ -207,14 +205,13 @@ def _on_finish(environment: Any, msg: Any, **_kwargs: Any) -> None:
         side.finishing = True
 
 
-@events.test_start.add_listener
 def _test_start(environment: Any, **_kwargs: Any) -> None:
-    runner = environment.runner
+    runner: Any = environment.runner
     master = _here.master
     if isinstance(runner, MasterRunner) and master is not None:
         workers = sorted(
             runner.clients.ready + runner.clients.running + runner.clients.spawning,
-            key=lambda node: runner.get_worker_index(node.id),
+            key=lambda node: int(runner.get_worker_index(node.id)),  # type: ignore[no-untyped-call]
         )
         for slot, node in enumerate(workers):
             runner.send_message(PLAN, {"slot": slot, "slots": len(workers)}, client_id=node.id)
@@ -247,7 +244,6 @@ def _start_worker(environment: Any) -> None:
     )
 
 
-@events.test_stop.add_listener
 def _test_stop(environment: Any, **_kwargs: Any) -> None:
     runner = environment.runner
     if isinstance(runner, WorkerRunner | LocalRunner) and _here.worker is not None:
@@ -256,7 +252,6 @@ def _test_stop(environment: Any, **_kwargs: Any) -> None:
         _here.plan = None if isinstance(runner, WorkerRunner) else _here.plan
 
 
-@events.quitting.add_listener
 def _quitting(environment: Any, **_kwargs: Any) -> None:
     master = _here.master
     if master is not None and master.result is None and master.started is not None:
@@ -265,3 +260,11 @@ def _quitting(environment: Any, **_kwargs: Any) -> None:
             _here.worker.stop()
         master.finish("stopped")
         environment.process_exit_code = master.exit_code
+
+
+_events: Any = events
+_events.init_command_line_parser.add_listener(_options)
+_events.init.add_listener(_init)
+_events.test_start.add_listener(_test_start)
+_events.test_stop.add_listener(_test_stop)
+_events.quitting.add_listener(_quitting)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -152,6 +153,10 @@ class WorkerSide:
 
     # -- the share -------------------------------------------------------------------------------
 
+    def stopping(self) -> bool:
+        """Whether the run is ending (it can change whenever this greenlet waits)."""
+        return self.finishing
+
     def take(self) -> int | None:
         """The next conversation number of this slot, or None when its share is used up."""
         if self.finishing or (self.quota is not None and self.next_number >= self.quota):
@@ -181,7 +186,9 @@ class WorkerSide:
     def prepare(self, n: int) -> list[Step]:
         """Conversation ``n``'s requests, built once: what is sent is these bytes."""
         lifecycle = conversation(self.settings.seed, self.slot, n, self.settings.edition)
-        rng = random.Random(f"callbacksim-load-faults:{self.settings.seed}:{lifecycle.conversation_id}")
+        rng = random.Random(
+            f"callbacksim-load-faults:{self.settings.seed}:{lifecycle.conversation_id}"
+        )
         faults = self.settings.faults
         first = lifecycle.events[0].time_ms
         latest: dict[str, dict[str, Any]] = {}
@@ -267,7 +274,7 @@ class WorkerSide:
         t0 = time.perf_counter() if ramp_start is None else ramp_start
         t = 0.0
         cap = settings.max_in_flight
-        while not self.finishing:
+        while not self.stopping():
             nxt = ramp.next_arrival(t, rng.expovariate(1.0) * self.slots)
             if nxt is None:
                 break
@@ -283,10 +290,10 @@ class WorkerSide:
             self.tally.arrivals += 1
             if self.active >= cap:
                 self.tally.late += 1
-                while self.active >= cap and not self.finishing:
+                while self.active >= cap and not self.stopping():
                     self._room.clear()
                     self._room.wait(1.0)
-            if self.finishing:
+            if self.stopping():
                 self.next_number -= 1  # never started: not part of the run
                 self.tally.arrivals -= 1
                 break
@@ -339,15 +346,8 @@ class WorkerSide:
             headers = {**dict(request.headers), **extra}
             return send(client, request.method, prefix + request.path, request.body, headers)
 
-        totals = {
-            "read_back": True,
-            "conversations": 0,
-            "conversations_converged": 0,
-            "participants": 0,
-            "participants_converged": 0,
-            "unreadable": 0,
-            "examples": [],
-        }
+        counts: Counter[str] = Counter()
+        examples: list[str] = []
 
         def one(n: int) -> None:
             lc = conversation(self.settings.seed, self.slot, n, self.settings.edition)
@@ -356,12 +356,11 @@ class WorkerSide:
                     through, adapter, lc.finals(), lc.conversation_id, self.settings.edition
                 )
             )
-            totals["conversations"] += 1
-            totals["conversations_converged"] += verdict.converged
-            totals["participants"] += verdict.participants
-            totals["participants_converged"] += verdict.participants_converged
-            totals["unreadable"] += verdict.unreadable
-            examples: list[str] = totals["examples"]  # type: ignore[assignment]
+            counts["conversations"] += 1
+            counts["conversations_converged"] += verdict.converged
+            counts["participants"] += verdict.participants
+            counts["participants_converged"] += verdict.participants_converged
+            counts["unreadable"] += verdict.unreadable
             for problem in verdict.problems:
                 if len(examples) < 20:
                     examples.append(str(problem))
@@ -376,7 +375,14 @@ class WorkerSide:
         log.info(
             "slot %d read back %d conversation(s): %d converged",
             self.slot,
-            totals["conversations"],
-            totals["conversations_converged"],
+            counts["conversations"],
+            counts["conversations_converged"],
         )
-        return totals
+        keys = (
+            "conversations",
+            "conversations_converged",
+            "participants",
+            "participants_converged",
+            "unreadable",
+        )
+        return {"read_back": True, **{k: counts[k] for k in keys}, "examples": examples}

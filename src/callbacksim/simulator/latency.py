@@ -27,6 +27,7 @@ __all__ = [
     "decode",
     "encode",
     "histogram_of",
+    "mean_us",
     "new_histogram",
     "summary_ms",
 ]
@@ -108,10 +109,30 @@ def summary_ms(h: HdrHistogram) -> dict[str, float]:
     """p50, p90, p99, p99.9, max and mean of ``h``, in milliseconds (all 0 when it is empty)."""
     if h.get_total_count() == 0:
         return {**{f"p{p:g}": 0.0 for p in PERCENTILES}, "max": 0.0, "mean": 0.0}
-    out = {f"p{p:g}": h.get_value_at_percentile(p) / 1000 for p in PERCENTILES}
+    values = h.get_percentile_to_value_dict(list(PERCENTILES))
+    out = {f"p{p:g}": values[p] / 1000 for p in PERCENTILES}
     out["max"] = h.get_max_value() / 1000
-    out["mean"] = h.get_mean_value() / 1000
+    out["mean"] = mean_us(h) / 1000
     return out
+
+
+def mean_us(h: HdrHistogram) -> float:
+    """The mean of ``h`` (each value taken as the middle of its bucket, as HDR does), in one pass
+    over the counts (hdrh's own walks an iterator, a hundred times slower)."""
+    total_count = h.get_total_count()
+    if not total_count:
+        return 0.0
+    counts = h.counts
+    last = h.get_counts_array_index(h.get_max_value())
+    total = 0
+    for index in range(min(last + 1, h.counts_len)):
+        count = counts[index]
+        if count:
+            value = h.get_value_from_index(index)
+            low = h.get_lowest_equivalent_value(value)
+            high = h.get_highest_equivalent_value(value)
+            total += count * (low + (high - low + 1) // 2)
+    return float(total) / total_count
 
 
 def buckets_ms(h: HdrHistogram) -> list[tuple[float, int]]:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+
 from callbacksim.errors import UsageError
 from callbacksim.generation.lifecycle import Event, Lifecycle
 from callbacksim.model import Edition

@@ -362,6 +362,9 @@ def write_report(
 # -- the load report -------------------------------------------------------------------------------
 
 
+_NAME_BARS = (("p99.9", "#f4c7c3", 16), ("p99", "#cc0000", 10), ("p50", "#1f6fb2", 6))
+
+
 def names_svg(result: LoadResult) -> str:
     """p50, p99 and p99.9 of each request name, as bars on one linear axis."""
     title = "Latency by request name"
@@ -387,7 +390,11 @@ def names_svg(result: LoadResult) -> str:
         y = top_pad + i * row
         lat = st.latency_ms
         out.append(text(left - 6, y + 12, name, anchor="end"))
-        for key, colour, h in (("p99.9", "#f4c7c3", 16), ("p99", "#cc0000", 10), ("p50", "#1f6fb2", 6)):
+        for key, colour, h in (
+            ("p99.9", "#f4c7c3", 16),
+            ("p99", "#cc0000", 10),
+            ("p50", "#1f6fb2", 6),
+        ):
             out.append(
                 f'<rect class="bar" x="{left}" y="{y + (16 - h) / 2:.1f}" '
                 f'width="{max(x(lat[key]) - left, 0.5):.1f}" height="{h}" fill="{colour}">'
@@ -435,7 +442,7 @@ def load_html(result: LoadResult, verdicts: list[Verdict], problems: list[str]) 
             for k in ("p50", "p90", "p99", "p99.9", "max", "mean")
         )
         rows.append(
-            f"<tr><td><code>{escape(name)}</code></td><td class=\"n\">{st.requests}</td>"
+            f'<tr><td><code>{escape(name)}</code></td><td class="n">{st.requests}</td>'
             f'<td class="n">{st.failures}</td>{cells}</tr>'
         )
     latency = (
@@ -454,7 +461,9 @@ def load_html(result: LoadResult, verdicts: list[Verdict], problems: list[str]) 
             items = "".join(f"<li><code>{escape(x)}</code></li>" for x in conv.examples)
             convergence += f'<ul class="not-converged">{items}</ul>'
     else:
-        convergence = f'<p class="convergence">Convergence: not read back ({escape(conv.note)}).</p>'
+        convergence = (
+            f'<p class="convergence">Convergence: not read back ({escape(conv.note)}).</p>'
+        )
     checks = "".join(
         f'<tr><td><code>{escape(v.threshold.text)}</code></td><td><span class="verdict" '
         f'style="background:{_COLOURS["passed" if v.holds else "failed"]}">'
