@@ -132,7 +132,8 @@ def test_a_master_and_two_workers_play_exactly_n_conversations(
     assert report["failures"] == 0
     # Everything converged, read back by the workers.
     conv = report["convergence"]
-    assert conv["read_back"] and conv["converged"]
+    assert conv["read_back"]
+    assert conv["converged"]
     assert conv["conversations"] == conv["conversations_converged"] == n
     assert conv["participants"] == sum(len(lc.finals()) for lc in expected)
     assert report["passed"] is True
@@ -184,7 +185,8 @@ def test_a_target_that_loses_writes_does_not_converge(
         )  # fmt: skip
     assert code == 1
     conv = _report(tmp_path / "r.json")["convergence"]
-    assert conv["read_back"] and not conv["converged"]
+    assert conv["read_back"]
+    assert not conv["converged"]
     assert conv["conversations_converged"] < 12
     assert "the target did not converge" in out
     assert "not converged:" in out
@@ -272,7 +274,8 @@ def test_the_open_model_shows_a_freeze_the_closed_model_hides(
     assert 800 <= open_p99 <= 1300
     assert closed["measured_from"] == "sent"
     assert closed_p99 < 300
-    assert opened["arrivals"] > 200 and opened["late"] == 0
+    assert opened["arrivals"] > 200
+    assert opened["late"] == 0
 
 
 # -- past one host: separate network namespaces --------------------------------------------------
@@ -388,7 +391,7 @@ def test_master_workers_and_target_on_separate_hosts(tmp_path: Path) -> None:
                     "8",
                     "--report",
                     str(tmp_path / "r.json"),
-                ),  # fmt: skip
+                ),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
@@ -406,7 +409,7 @@ def test_master_workers_and_target_on_separate_hosts(tmp_path: Path) -> None:
                             roles["master"],
                             "--master-port",
                             "5557",
-                        ),  # fmt: skip
+                        ),
                         stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL,
                         text=True,
@@ -425,8 +428,10 @@ def test_master_workers_and_target_on_separate_hosts(tmp_path: Path) -> None:
     report = _report(tmp_path / "r.json")
     assert report["workers"] == 2
     assert [w["conversations"] for w in report["per_worker"]] == [20, 20]
-    assert report["done"] == 40 and report["failures"] == 0
-    assert report["convergence"]["converged"] and report["convergence"]["conversations"] == 40
+    assert report["done"] == 40
+    assert report["failures"] == 0
+    assert report["convergence"]["converged"]
+    assert report["convergence"]["conversations"] == 40
     assert report["target"] == "http://10.200.0.4:8080"
     # The addresses lived only inside the namespaces: never on this host's own interfaces.
     assert "10.200.0." not in before + during

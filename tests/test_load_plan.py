@@ -7,6 +7,7 @@ Nothing here imports Locust (the package's Locust-facing modules are exercised b
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import random
 import subprocess
@@ -40,6 +41,7 @@ from callbacksim.simulator.latency import (
     decode,
     encode,
     histogram_of,
+    mean_us,
     summary_ms,
 )
 from callbacksim.views.report import load_html
@@ -91,9 +93,7 @@ def _integral(ramp: Ramp, a: float, b: float, steps: int = 4000) -> float:
 
 
 @given(
-    st.lists(
-        st.tuples(st.floats(0.5, 20), st.floats(0, 50)), min_size=1, max_size=4
-    ),
+    st.lists(st.tuples(st.floats(0.5, 20), st.floats(0, 50)), min_size=1, max_size=4),
     st.floats(0, 10),
     st.floats(0.01, 30),
 )
@@ -124,7 +124,7 @@ def test_arrivals_are_a_poisson_process_at_the_rate() -> None:
         times.append(nxt)
         t = nxt
     assert abs(len(times) - 10_000) < 4 * math.sqrt(10_000)
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     mean = sum(gaps) / len(gaps)
     sd = math.sqrt(sum((g - mean) ** 2 for g in gaps) / len(gaps))
     assert mean == pytest.approx(0.01, rel=0.05)
@@ -281,14 +281,23 @@ def test_merged_reports_are_exactly_the_histogram_of_everything() -> None:
     for name, values in by_name.items():
         assert result.names[name].requests == len(values)
         assert result.names[name].latency_ms == summary_ms(histogram_of((v, 1) for v in values))
-    assert result.failures == sum(result.reasons.values()) == sum(
-        n.failures for n in result.names.values()
+    assert (
+        result.failures
+        == sum(result.reasons.values())
+        == sum(n.failures for n in result.names.values())
     )
     assert (result.started, result.done) == (120, 108)
     assert aggregate.finals == {0, 1, 2}
     assert result.per_worker[0]["rss_mb"] == {"first": 50.0, "max": 53.0, "last": 53.0}
     # And the result survives its JSON.
     assert LoadResult.from_json(result.to_json()) == result
+
+
+def test_the_quick_mean_is_hdrs_own() -> None:
+    rng = random.Random(4)
+    h = histogram_of((int(rng.lognormvariate(9, 2)) + 1, rng.randint(1, 3)) for _ in range(3000))
+    assert mean_us(h) == pytest.approx(h.get_mean_value(), rel=1e-12)
+    assert mean_us(histogram_of([])) == 0.0
 
 
 def test_a_bad_encoded_histogram_is_a_value_error() -> None:

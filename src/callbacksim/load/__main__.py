@@ -1,8 +1,9 @@
 """``python -m callbacksim.load [LOCUST OPTIONS]``: Locust on the packaged locustfile.
 
 Every Locust option works (``--headless``, ``-u``, ``-t``, ``--master``, ``--worker``,
-``--processes``, ``--csv``, ``--html`` ...), and so do callbacksim's own (``locust --help`` lists
-them under "callbacksim"). ``-f`` is added unless given.
+``--processes``, ``--csv``, ``--html`` ...), and so do callbacksim's own ``--callbacksim-*``
+options (`callbacksim.load.plan.OPTIONS`; Locust's ``--help`` is printed before any locustfile
+is read, so it does not list them). ``-f`` is added unless given.
 """
 
 from __future__ import annotations

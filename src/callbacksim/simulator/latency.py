@@ -119,7 +119,7 @@ def summary_ms(h: HdrHistogram) -> dict[str, float]:
 def mean_us(h: HdrHistogram) -> float:
     """The mean of ``h`` (each value taken as the middle of its bucket, as HDR does), in one pass
     over the counts (hdrh's own walks an iterator, a hundred times slower)."""
-    total_count = h.get_total_count()
+    total_count = int(h.get_total_count())
     if not total_count:
         return 0.0
     counts = h.counts
