@@ -288,9 +288,34 @@ def test_merged_reports_are_exactly_the_histogram_of_everything() -> None:
     )
     assert (result.started, result.done) == (120, 108)
     assert aggregate.finals == {0, 1, 2}
-    assert result.per_worker[0]["rss_mb"] == {"first": 50.0, "max": 53.0, "last": 53.0}
+    assert result.per_worker[0]["rss_mb"] == {
+        "first": 50.0,
+        "max": 53.0,
+        "last": 53.0,
+        "samples": [50.0, 51.0, 52.0, 53.0],
+    }
     # And the result survives its JSON.
     assert LoadResult.from_json(result.to_json()) == result
+
+
+def test_memory_samples_stay_few_however_long_the_run() -> None:
+    aggregate = Aggregate()
+    for i in range(5000):
+        aggregate.add(WorkerTally(0).report(rss_mb=float(i % 700)))
+    (worker,) = aggregate.result(
+        target="t",
+        settings={},
+        workers=1,
+        seconds=1.0,
+        stopped_by="stopped",
+        measured_from="sent",
+        convergence=Convergence(False),
+    ).per_worker
+    samples = worker["rss_mb"]["samples"]
+    assert 120 <= len(samples) <= 240
+    assert samples[0] == 0.0
+    assert worker["rss_mb"]["max"] == 699.0
+    assert worker["rss_mb"]["last"] == float(4999 % 700)
 
 
 def test_the_quick_mean_is_hdrs_own() -> None:

@@ -27,6 +27,9 @@ from callbacksim.simulator.latency import (
 __all__ = ["Aggregate", "Convergence", "LoadResult", "NameStats", "WorkerTally"]
 
 _EXAMPLES = 20
+_MEMORY_SAMPLES = 240
+"""At most this many memory samples are kept per worker: past it, every other one is dropped and
+samples are taken half as often, so a long run keeps a coarser series, never a longer one."""
 
 
 class WorkerTally:
@@ -237,18 +240,31 @@ class Aggregate:
         self.reasons.update(report["reasons"])
         self.seconds.update({int(k): v for k, v in report["seconds"].items()})
         worker = self.per_worker.setdefault(
-            slot, {"slot": slot, "conversations": 0, "requests": 0, "rss_mb": []}
+            slot,
+            {"slot": slot, "conversations": 0, "requests": 0, "rss_mb": [], "_memory": [0, 1, 0.0]},
         )
         for key in ("started", "done", "cut", "arrivals", "late"):
             self.counts[key] += int(report[key])
         worker["conversations"] += int(report["done"])
         worker["requests"] += sum(report["requests"].values())
         if report.get("rss_mb") is not None:
-            worker["rss_mb"].append(round(float(report["rss_mb"]), 1))
+            self._memory(worker, round(float(report["rss_mb"]), 1))
         if report.get("verification") is not None:
             self.verification[slot] = report["verification"]
         if report.get("final"):
             self.finals.add(slot)
+
+    @staticmethod
+    def _memory(worker: dict[str, Any], mb: float) -> None:
+        seen, stride, peak = worker["_memory"]
+        samples: list[float] = worker["rss_mb"]
+        if seen % stride == 0:
+            samples.append(mb)
+        if len(samples) > _MEMORY_SAMPLES:
+            del samples[1::2]
+            stride *= 2
+        worker["_memory"] = [seen + 1, stride, max(peak, mb)]
+        worker["_last"] = mb
 
     def status(self, elapsed: float, window_rps: float) -> dict[str, Any]:
         """The live line's numbers."""
@@ -288,8 +304,10 @@ class Aggregate:
         for slot in sorted(self.per_worker):
             w = dict(self.per_worker[slot])
             rss = w.pop("rss_mb")
+            _seen, _stride, peak = w.pop("_memory")
+            latest = w.pop("_last", None)
             if rss:
-                w["rss_mb"] = {"first": rss[0], "max": max(rss), "last": rss[-1]}
+                w["rss_mb"] = {"first": rss[0], "max": peak, "last": latest, "samples": rss}
             per_worker.append(w)
         return LoadResult(
             target=target,
