@@ -80,9 +80,9 @@ class Http(asyncio.Protocol):
                 end = self.buffer.find(b"\\r\\n\\r\\n")
                 if end < 0:
                     break
-                head = self.buffer[:end].lower()
+                head = self.buffer[:end].lower() + b"\\r\\n"
                 at = head.find(b"content-length:")
-                length = int(head[at + 15 : head.find(b"\\r\\n", at) if head.find(b"\\r\\n", at) > 0 else None]) if at >= 0 else 0
+                length = int(head[at + 15 : head.find(b"\\r\\n", at)]) if at >= 0 else 0
                 self.need = end + 4 + length
             if len(self.buffer) < self.need:
                 break
@@ -217,7 +217,7 @@ def distributed(url: str, workers: int, work: Path) -> float:
             str(prefix),
             "--loglevel",
             "WARNING",
-        ],  # fmt: skip
+        ],
         cwd=work,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -233,7 +233,7 @@ def distributed(url: str, workers: int, work: Path) -> float:
                 port,
                 "--loglevel",
                 "WARNING",
-            ],  # fmt: skip
+            ],
             cwd=work,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -294,7 +294,7 @@ def main() -> None:
                     str(OPEN_SECONDS),
                     "--callbacksim-results",
                     str(results),
-                ],  # fmt: skip
+                ],
                 mine,
                 work,
                 OPEN_SECONDS + 90,
