@@ -29,7 +29,9 @@ import random
 import statistics
 import subprocess
 import sys
+import resource
 import tempfile
+import time
 from pathlib import Path
 
 import orjson
@@ -186,8 +188,11 @@ def closed_round(kind: str, url: str, cpu: int | None, work: Path, n: int) -> fl
     return steady_rps(prefix, USERS)
 
 
-def distributed(url: str, workers: int, work: Path) -> float:
-    """Requests/s of a master and ``workers`` workers (32 users each), from the master's CSV."""
+def distributed(url: str, workers: int, work: Path) -> tuple[float, float]:
+    """Requests/s of a master and ``workers`` workers (32 users each), from the master's CSV, and
+    the CPU seconds those processes used per second of the run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
     prefix = work / f"dist-{workers}"
     port = str(20_000 + random.randrange(20_000))
     users = USERS * workers
@@ -243,7 +248,9 @@ def distributed(url: str, workers: int, work: Path) -> float:
     master.wait(timeout=SECONDS + 90)
     for w in slaves:
         w.wait(timeout=30)
-    return steady_rps(prefix, users)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return steady_rps(prefix, users), cpu / (time.monotonic() - started)
 
 
 def scheduled_arrivals(seed: int, rate: float, seconds: float) -> int:
@@ -257,6 +264,7 @@ def scheduled_arrivals(seed: int, rate: float, seconds: float) -> int:
 
 def main() -> None:
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     mine = cpus[0] if cpus else None
     other = cpus[1] if len(cpus) > 1 else None
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
@@ -308,23 +316,26 @@ def main() -> None:
         print("  target: a minimal asyncio HTTP/1.1 server (200, empty body), unpinned")
         target, url = start_target(RAW_TARGET, None)
         try:
-            one = distributed(url, 1, work)
-            print(f"  one worker:  {one:>8,.0f} requests/s")
-            two = distributed(url, 2, work)
-            print(f"  two workers: {two:>8,.0f} requests/s")
+            one, one_cpu = distributed(url, 1, work)
+            print(f"  one worker:  {one:>8,.0f} requests/s ({one_cpu:.2f} CPUs used by Locust)")
+            two, two_cpu = distributed(url, 2, work)
+            print(f"  two workers: {two:>8,.0f} requests/s ({two_cpu:.2f} CPUs used by Locust)")
         finally:
             stop(target)
 
-    print("== results")
+    print(f"== results (load average after: {os.getloadavg()[0]:.1f})")
     ratio = o / b
     print(
         f"  1. lifecycle / bare FastHttpUser: {ratio:.2f} (target >= 0.9: "
         f"{'OK' if ratio >= 0.9 else 'BELOW TARGET'}); medians {o:,.0f} vs {b:,.0f} requests/s"
     )
     scale = two / one
+    per_cpu = (two / two_cpu) / (one / one_cpu)
     print(
         f"  2. two workers / one: {scale:.2f} (target >= 1.5: "
-        f"{'OK' if scale >= 1.5 else 'BELOW TARGET'}); {two:,.0f} vs {one:,.0f} requests/s"
+        f"{'OK' if scale >= 1.5 else 'BELOW TARGET'}); {two:,.0f} vs {one:,.0f} requests/s; "
+        f"Locust got {one_cpu:.2f} then {two_cpu:.2f} CPUs; requests per CPU second, two / one: "
+        f"{per_cpu:.2f} (1.0: a second worker costs nothing in coordination)"
     )
     seconds = float(open_run["seconds"])
     achieved = open_run["arrivals"] / seconds

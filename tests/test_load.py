@@ -220,6 +220,77 @@ def test_a_threshold_that_holds_exits_0_and_one_that_fails_exits_1(
     assert report["passed"] is False
 
 
+@pytest.mark.slow
+def test_server_errors_and_dropped_connections_are_failures(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Without --fail-on, any failed request fails the run: here every ``connected`` snapshot is
+    answered 503 and every ``alerting`` one loses its connection."""
+
+    async def anything(request: web.Request) -> web.StreamResponse:
+        body = orjson.loads(await request.read() or b"{}")
+        state = body.get("state") if isinstance(body, dict) else None
+        if state == "connected":
+            return web.Response(status=503)
+        if state == "alerting":
+            assert request.transport is not None
+            request.transport.close()
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", anything)
+    with running(app) as url:
+        code, out, _ = _load(
+            capsys, "--target", url, "--users", 2, "--run-time", "3s",
+            "--report", tmp_path / "r.json",
+        )  # fmt: skip
+    assert code == 1
+    report = _report(tmp_path / "r.json")
+    reasons = report["reasons"]
+    assert reasons["HTTP 503"] == sum(
+        n["failures"] for name, n in report["names"].items() if name.endswith(":connected")
+    )
+    dropped = [k for k in reasons if k.startswith("no answer")]
+    assert dropped, reasons
+    assert (
+        report["names"]["agent:alerting"]["failures"]
+        == report["names"]["agent:alerting"]["requests"]
+    )
+    assert report["names"]["customer:scheduled"]["failures"] == 0
+    assert "threshold failures<1: FAILS" in out
+
+
+@pytest.mark.slow
+def test_arrivals_that_find_the_cap_reached_are_late(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Open model, one conversation in flight at most, a target taking 50 ms a request: most
+    arrivals find the cap reached. They are counted late, the late-arrivals threshold fails, and
+    their wait is in their latency (measured from when they were due)."""
+
+    async def slow(request: web.Request) -> web.Response:
+        await request.read()
+        await asyncio.sleep(0.05)
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", slow)
+    with running(app) as url:
+        code, out, _ = _load(
+            capsys, "--target", url, "--arrival-rate", 5, "--max-in-flight", 1,
+            "--run-time", "4s", "--fail-on", "late-arrivals<1%",
+            "--report", tmp_path / "r.json",
+        )  # fmt: skip
+    assert code == 1
+    report = _report(tmp_path / "r.json")
+    assert report["arrivals"] >= 5
+    assert report["late"] >= report["arrivals"] // 2
+    assert "threshold late-arrivals<1%: FAILS" in out
+    # A conversation of ~11 requests takes over half a second here, arrivals come every 0.2 s:
+    # the later ones wait, and that wait is in the latency.
+    assert report["total"]["latency_ms"]["max"] > 1000
+
+
 # -- the open model does not hide a stalling target ----------------------------------------------
 
 FREEZE_EVERY_S, FREEZE_FOR_S = 5.0, 1.0

@@ -40,6 +40,7 @@ class WorkerTally:
         "cut",
         "done",
         "failed",
+        "in_flight",
         "late",
         "reasons",
         "recorders",
@@ -60,6 +61,8 @@ class WorkerTally:
         self.reasons: Counter[str] = Counter()
         self.seconds: Counter[int] = Counter()
         self.started = self.done = self.cut = self.arrivals = self.late = 0
+        self.in_flight = 0
+        """The most conversations in flight at once since the last report."""
 
     def record(self, name: str, micros: int, second: int, failure: str | None) -> None:
         """One request named ``name``: its latency, the (epoch) second it ended, and why it
@@ -89,6 +92,7 @@ class WorkerTally:
             "cut": self.cut,
             "arrivals": self.arrivals,
             "late": self.late,
+            "in_flight": self.in_flight,
             **extra,
         }
         self._reset()
@@ -246,6 +250,7 @@ class Aggregate:
         for key in ("started", "done", "cut", "arrivals", "late"):
             self.counts[key] += int(report[key])
         worker["conversations"] += int(report["done"])
+        worker["in_flight_max"] = max(worker.get("in_flight_max", 0), int(report["in_flight"]))
         worker["requests"] += sum(report["requests"].values())
         if report.get("rss_mb") is not None:
             self._memory(worker, round(float(report["rss_mb"]), 1))

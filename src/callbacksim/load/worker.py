@@ -222,6 +222,8 @@ class WorkerSide:
         tally = self.tally
         tally.started += 1
         self.active += 1
+        if self.active > tally.in_flight:
+            tally.in_flight = self.active
         factor = self.settings.time_factor
         fire = self._request_event.fire
         start = due if due is not None else time.perf_counter()
@@ -287,16 +289,15 @@ class WorkerSide:
             pause = due - time.perf_counter()
             if pause > 0:
                 gevent.sleep(pause)
-            self.tally.arrivals += 1
-            if self.active >= cap:
-                self.tally.late += 1
-                while self.active >= cap and not self.stopping():
-                    self._room.clear()
-                    self._room.wait(1.0)
+            late = self.active >= cap
+            while self.active >= cap and not self.stopping():
+                self._room.clear()
+                self._room.wait(1.0)
             if self.stopping():
                 self.next_number -= 1  # never started: not part of the run
-                self.tally.arrivals -= 1
                 break
+            self.tally.arrivals += 1
+            self.tally.late += late
             self.conversations.spawn(self.play, client, steps, due)
         self._maybe_loaded()
 
@@ -304,6 +305,7 @@ class WorkerSide:
 
     def report(self, **extra: Any) -> None:
         self._send_report(self.tally.report(rss_mb=_rss_mb(), **extra))
+        self.tally.in_flight = self.active
 
     def _report_loop(self) -> None:
         while not self.final_sent:

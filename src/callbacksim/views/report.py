@@ -407,6 +407,12 @@ def names_svg(result: LoadResult) -> str:
     return "\n".join([*out, "</svg>"])
 
 
+def _memory(rss: dict[str, Any] | None) -> str:
+    if not rss:
+        return ""
+    return f"first {rss['first']:g}, at most {rss['max']:g}, last {rss['last']:g}"
+
+
 def load_html(result: LoadResult, verdicts: list[Verdict], problems: list[str]) -> str:
     """The whole page for one ``callbacksim load`` run."""
     verdict = "FAIL" if problems else "PASS"
@@ -472,7 +478,8 @@ def load_html(result: LoadResult, verdicts: list[Verdict], problems: list[str]) 
     )
     workers = "".join(
         f'<tr><td class="n">{w["slot"]}</td><td class="n">{w["conversations"]}</td>'
-        f'<td class="n">{w["requests"]}</td><td>{escape(json.dumps(w.get("rss_mb")))}</td></tr>'
+        f'<td class="n">{w["requests"]}</td><td class="n">{w.get("in_flight_max", 0)}</td>'
+        f"<td>{escape(_memory(w.get('rss_mb')))}</td></tr>"
         for w in result.per_worker
     )
     charts = (
@@ -498,7 +505,8 @@ def load_html(result: LoadResult, verdicts: list[Verdict], problems: list[str]) 
         + latency
         + "\n<h2>Workers</h2>\n"
         + '<table class="workers"><thead><tr><th>slot</th><th>conversations</th>'
-        + f"<th>requests</th><th>memory (MB)</th></tr></thead><tbody>{workers}</tbody></table>"
+        + "<th>requests</th><th>most in flight</th><th>memory (MB)</th></tr></thead>"
+        + f"<tbody>{workers}</tbody></table>"
         + "\n<h2>Charts</h2>\n"
         + "\n".join(charts)
         + "\n</body></html>\n"

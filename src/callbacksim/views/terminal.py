@@ -269,7 +269,8 @@ def load_summary(
         memory = f", memory {rss['first']:.0f} -> {rss['last']:.0f} MB" if rss else ""
         table.add_row(
             f"worker {worker['slot']}",
-            f"{worker['conversations']:,} conversations, {worker['requests']:,} requests{memory}",
+            f"{worker['conversations']:,} conversations, {worker['requests']:,} requests, "
+            f"at most {worker.get('in_flight_max', 0):,} in flight{memory}",
         )
     console.print(table)
     latency = Table(
