@@ -26,10 +26,10 @@ from __future__ import annotations
 import csv
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
-import resource
 import tempfile
 import time
 from pathlib import Path
