@@ -341,8 +341,10 @@ def test_the_open_model_shows_a_freeze_the_closed_model_hides(
     # About a fifth of the open model's requests are due during a freeze and wait up to its end:
     # its p99 is near the freeze's length. The closed model's users wait with the target, so
     # only a handful of its requests are slow, and its p99 hides the freeze.
+    # (Up to a second of freeze, plus whatever a busy machine adds; measuring from anything
+    # but each request's own due time, on a timeline of seconds, would give far more.)
     assert opened["measured_from"] == "due"
-    assert 800 <= open_p99 <= 1300
+    assert 800 <= open_p99 <= 3000
     assert closed["measured_from"] == "sent"
     assert closed_p99 < 300
     assert opened["arrivals"] > 200

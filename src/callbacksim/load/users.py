@@ -104,7 +104,9 @@ class CallbackConversations(User):
         if side is None or n is None or self._client is None:
             gevent.sleep(0.25)  # nothing left to play in this run: wait to be stopped
             return
-        side.play(self._client, side.prepare(n))
+        steps = side.prepare(n)
+        side.begin()
+        side.play(self._client, steps)
 
 
 class OpenArrivals(User):

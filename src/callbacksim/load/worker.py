@@ -217,13 +217,19 @@ class WorkerSide:
             )
         return steps
 
-    def play(self, client: HTTPClient, steps: list[Step], due: float | None = None) -> None:
-        """Send one conversation's requests in order. ``due`` (open model): when it arrived."""
+    def begin(self) -> None:
+        """A conversation starts: it is in flight from now (before its greenlet first runs, so
+        the open model's cap counts it at once)."""
         tally = self.tally
         tally.started += 1
         self.active += 1
         if self.active > tally.in_flight:
             tally.in_flight = self.active
+
+    def play(self, client: HTTPClient, steps: list[Step], due: float | None = None) -> None:
+        """Send one conversation's requests in order (`begin` was called for it). ``due`` (open
+        model): when it arrived."""
+        tally = self.tally
         factor = self.settings.time_factor
         fire = self._request_event.fire
         start = due if due is not None else time.perf_counter()
@@ -298,6 +304,7 @@ class WorkerSide:
                 break
             self.tally.arrivals += 1
             self.tally.late += late
+            self.begin()
             self.conversations.spawn(self.play, client, steps, due)
         self._maybe_loaded()
 
@@ -319,6 +326,9 @@ class WorkerSide:
         self.finishing = True
         self._room.set()
         self.conversations.kill(block=True)
+        if self.active and self._open:  # begun, killed before their greenlet first ran
+            self.tally.cut += self.active
+            self.active = 0
         if not self.final_sent:
             self.final_sent = True
             note = "the run stopped before every conversation was done"
