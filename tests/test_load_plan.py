@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 import pytest
+import hypothesis
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -92,6 +93,7 @@ def _integral(ramp: Ramp, a: float, b: float, steps: int = 4000) -> float:
     return sum(ramp.level_at(a + (i + 0.5) * h) for i in range(steps)) * h
 
 
+@hypothesis.settings(max_examples=40)
 @given(
     st.lists(st.tuples(st.floats(0.5, 20), st.floats(0, 50)), min_size=1, max_size=4),
     st.floats(0, 10),
@@ -237,6 +239,7 @@ def test_settings_travel_through_locusts_options(settings: LoadSettings) -> None
 # -- latency, tallies, the merge -----------------------------------------------------------------
 
 
+@hypothesis.settings(max_examples=40)
 @given(st.lists(st.integers(1, 10**9), min_size=1, max_size=200))
 def test_the_recorder_makes_the_histogram_the_values_would(values: list[int]) -> None:
     recorder = LatencyRecorder()
