@@ -201,13 +201,19 @@ def test_a_threshold_that_holds_exits_0_and_one_that_fails_exits_1(
 ) -> None:
     with BackgroundServer(ServerConfig(port=0)) as url:
         common = ["--target", url, "--users", "3", "--run-time", "3s", "--seed", "2"]
-        held = _load(capsys, *common, "--fail-on", "failures<0.5%,p99<10s", "--fail-on", "rps>1")
+        held = _load(
+            capsys, *common, "--fail-on", "failures<0.5%,p99<10s", "--fail-on", "rps>1",
+            "--locust-csv", tmp_path / "locust", "--locust-html", tmp_path / "locust.html",
+        )  # fmt: skip
         failed = _load(
             capsys, *common, "--fail-on", "p99<10s,agent:connected:p50<1us",
             "--report", tmp_path / "r.json",
         )  # fmt: skip
     assert held[0] == 0, held[1]
     assert "threshold failures<0.5%: holds" in held[1]
+    # Locust's own reports pass through, and see the same requests, named the same way.
+    assert "agent:connected" in (tmp_path / "locust_stats.csv").read_text(encoding="utf-8")
+    assert (tmp_path / "locust.html").stat().st_size > 0
     assert failed[0] == 1
     assert "threshold p99<10s: holds" in failed[1]
     assert "threshold agent:connected:p50<1us: FAILS (p50 was" in failed[1]
@@ -328,6 +334,9 @@ def test_the_open_model_shows_a_freeze_the_closed_model_hides(
         )  # fmt: skip
     assert open_code == 0, open_out
     assert closed_code == 0, closed_out
+    # While it ran: a live line every few seconds (this is not a terminal, so one per line).
+    live = [line for line in open_out.splitlines() if "conversations" in line and "late" in line]
+    assert len(live) >= 2, open_out
     opened, closed = _report(tmp_path / "open.json"), _report(tmp_path / "closed.json")
     open_p99 = opened["total"]["latency_ms"]["p99"]
     closed_p99 = closed["total"]["latency_ms"]["p99"]

@@ -16,8 +16,8 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import attrs
-import pytest
 import hypothesis
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
