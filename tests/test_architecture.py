@@ -152,3 +152,46 @@ def test_the_checks_catch_what_they_must() -> None:
     assert _private_crossings("strategies", private)
     assert not _private_crossings("generation.machine", private)
     assert not _private_crossings("cli", ast.parse("from callbacksim import __version__\n"))
+
+
+LOCUST_FACING = {"load.users", "load.worker", "load.master", "load.locustfile", "load.__main__"}
+"""The modules that may import Locust or gevent (importing Locust patches the standard library)."""
+_GEVENT_WORLD = ("locust", "gevent", "geventhttpclient", "zmq")
+
+
+def _third_party(tree: ast.AST) -> set[str]:
+    """The top-level names of what ``tree`` imports from outside the package."""
+    found = set()
+    for node in _runtime_nodes(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names}
+    return found
+
+
+def _locust_problems(modules: dict[str, ast.AST]) -> list[str]:
+    wrong = []
+    for module, tree in modules.items():
+        gevent_world = sorted(_third_party(tree) & set(_GEVENT_WORLD))
+        if gevent_world and module not in LOCUST_FACING:
+            wrong.append(f"{module} imports {gevent_world}: only {sorted(LOCUST_FACING)} may")
+        facing = sorted(_imports(tree) & LOCUST_FACING)
+        if facing and module not in LOCUST_FACING:
+            wrong.append(f"{module} imports the Locust-facing {facing}")
+    return wrong
+
+
+def test_only_the_locust_facing_modules_import_locust() -> None:
+    assert set(_modules()) >= LOCUST_FACING
+    wrong = _locust_problems(_modules())
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_locust_check_catches_what_it_must() -> None:
+    assert _locust_problems({"jobs.load": ast.parse("import gevent\n")})
+    assert _locust_problems({"views.report": ast.parse("from locust import User\n")})
+    assert _locust_problems({"load": ast.parse("from callbacksim.load.users import X\n")})
+    assert _locust_problems({"cli": ast.parse("import callbacksim.load.worker\n")})
+    assert not _locust_problems({"load.worker": ast.parse("import gevent\nimport locust\n")})
+    assert not _locust_problems({"load.users": ast.parse("from callbacksim.load import worker\n")})

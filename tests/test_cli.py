@@ -80,7 +80,8 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "command", ["generate", "show", "check", "serve", "replay", "run", "rules", "validate"]
+    "command",
+    ["generate", "show", "check", "serve", "replay", "run", "rules", "validate", "load"],
 )
 def test_shared_options_are_the_same_everywhere(
     capsys: pytest.CaptureFixture[str], command: str

@@ -1,17 +1,22 @@
-"""The locustfile replays lifecycles against the reference target, on one machine and in Locust's
-distributed master/worker mode. Locust runs in subprocesses (it patches the standard library for
+"""Locust run directly, as its users run it: ``locust -f locustfiles`` from a checkout (one
+machine, and Locust's distributed master/worker mode) and the locustfile that ships in the package
+(``python -m callbacksim.load``, ``locust -f`` its path), with options from the command line and
+from environment variables. Locust runs in subprocesses (it patches the standard library for
 gevent), bounded in users and time, on loopback only."""
 
 from __future__ import annotations
 
 import csv
+import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import orjson
 import pytest
 
+from callbacksim.load import LOCUSTFILE
 from callbacksim.target import BackgroundServer, ServerConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,3 +125,32 @@ def test_distributed_master_and_workers(tmp_path: Path) -> None:
         total = _aggregated(tmp_path / "dist")
     assert int(total["Request Count"]) > 50
     assert int(total["Failure Count"]) == 0
+
+
+def test_the_packaged_locustfile_takes_options_from_the_environment(tmp_path: Path) -> None:
+    """After ``pip install`` there is no checkout: ``python -m callbacksim.load`` and ``locust -f``
+    on the packaged file run, and CALLBACKSIM_* variables set callbacksim's options."""
+    env = {**os.environ, "CALLBACKSIM_SEED": "5", "CALLBACKSIM_LIFECYCLES": "7"}
+    with BackgroundServer(ServerConfig(port=0)) as url:
+        for name, command in (
+            ("module", [sys.executable, "-m", "callbacksim.load"]),
+            ("path", [sys.executable, "-m", "locust", "-f", LOCUSTFILE]),
+        ):
+            results = tmp_path / f"{name}.json"
+            run = subprocess.run(
+                [
+                    *command,
+                    *("--headless", "-u", "2", "-t", "30s", "--host", url, "--only-summary"),
+                    *("--callbacksim-results", str(results)),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=90,
+                cwd=tmp_path,
+                env=env,
+            )
+            assert run.returncode == 0, run.stderr[-2000:]
+            data = orjson.loads(results.read_bytes())
+            assert data["settings"]["seed"] == 5
+            assert (data["done"], data["stopped_by"]) == (7, "lifecycles")
+            assert data["convergence"]["converged"]

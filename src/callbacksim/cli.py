@@ -231,6 +231,23 @@ class _Options:
         self.concurrency.add_argument(
             "--concurrency", type=int, default=32, help="conversations at once (default: 32)"
         )
+        self.faults = self._parent()
+        self.faults.add_argument(
+            "--duplicates", type=float, default=0.0, help="chance an event is sent twice"
+        )
+        self.faults.add_argument(
+            "--reorder", type=float, default=0.0, help="chance of a swap in a stream"
+        )
+        self.faults.add_argument(
+            "--jitter", type=float, default=0.0, help="largest random pause (ms)"
+        )
+        self.time_factor = self._parent()
+        self.time_factor.add_argument(
+            "--time-factor",
+            type=float,
+            help="play on the lifecycles' own timeline scaled by F (0.01: 100x faster; "
+            "default: as fast as possible)",
+        )
 
     @staticmethod
     def _parent() -> _Parser:
@@ -682,6 +699,62 @@ def _run(args: argparse.Namespace) -> int:
     return run_main_job(job, sys.stdout)
 
 
+def _load(args: argparse.Namespace) -> int:
+    from callbacksim.jobs.load import LoadJob, join_master, run_load
+    from callbacksim.load.plan import LoadSettings, Model, Ramp, parse_duration
+    from callbacksim.simulator.faults import Faults
+
+    if args.worker:
+        if not args.master_host:
+            msg = "--worker joins a master: give --master-host HOST (and --master-port)"
+            raise UsageError(msg)
+        return join_master(
+            args.master_host, args.master_port or 5557, args.workers or 1, sys.stdout
+        )
+    if args.master_host:
+        msg = "--master-host is for --worker; the master itself listens on --master-bind-host"
+        raise UsageError(msg)
+    open_model = args.arrival_rate is not None or args.model == "open"
+    stages = Ramp.parse(args.stages) if args.stages else None
+    users = args.users
+    if not open_model and stages is None and users is None:
+        users = 32
+    settings = LoadSettings(
+        seed=args.seed,
+        edition=args.edition,
+        adapter=args.adapter,
+        time_factor=args.time_factor,
+        model=Model.OPEN if open_model else Model.CLOSED,
+        users=users,
+        arrival_rate=args.arrival_rate,
+        stages=stages,
+        lifecycles=args.lifecycles,
+        run_time=parse_duration(args.run_time, "--run-time") if args.run_time else None,
+        max_in_flight=args.max_in_flight,
+        faults=Faults(args.duplicates, args.reorder, args.jitter),
+        headers=tuple(args.header or ()),
+        timeout=args.timeout,
+    )
+    from callbacksim.simulator.adapters import load_adapter
+
+    load_adapter(settings.adapter)  # a bad adapter is a usage error here, not in every worker
+    job = LoadJob(
+        settings=settings,
+        target=args.target,
+        workers=args.workers or 0,
+        expect_workers=args.expect_workers,
+        master_bind_host=args.master_bind_host,
+        master_port=args.master_port,
+        fail_on=tuple(args.fail_on or ()),
+        report=Path(args.report) if args.report else None,
+        html=Path(args.html) if args.html else None,
+        locust_csv=args.locust_csv,
+        locust_html=args.locust_html,
+        locust_args=tuple(args.locust_args or ()),
+    )
+    return run_load(job, sys.stdout).exit_code
+
+
 def _rules(args: argparse.Namespace) -> int:
     wanted = set(rule_ids(args.edition, args.rules))
     for rule in RULES:
@@ -877,6 +950,8 @@ def _build_parser() -> argparse.ArgumentParser:
             o.concurrency,
             o.header,
             o.timeout,
+            o.faults,
+            o.time_factor,
         ],
         help="replay lifecycles against a target, with faults, a ledger and resume",
         description=(
@@ -891,14 +966,6 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", nargs="?", help="lifecycle events (as `generate lifecycles` writes)")
     p.add_argument("--lifecycles", type=int, help="generate N lifecycles instead of a file")
-    p.add_argument(
-        "--time-factor",
-        type=float,
-        help="play on the lifecycles' own timeline scaled by F (0.01: 100x faster)",
-    )
-    p.add_argument("--duplicates", type=float, default=0.0, help="chance an event is sent twice")
-    p.add_argument("--reorder", type=float, default=0.0, help="chance of a swap in a stream")
-    p.add_argument("--jitter", type=float, default=0.0, help="largest random pause (ms)")
     p.add_argument("--retries", type=int, default=3, help="retries per request (default: 3)")
     p.add_argument("--ledger", help="write every event's outcome to this JSONL file")
     p.add_argument("--resume", metavar="LEDGER", help="continue the run this ledger records")
@@ -958,6 +1025,89 @@ def _build_parser() -> argparse.ArgumentParser:
         help="leave invalid participants out of the file (they are still reported)",
     )
     p.set_defaults(handler=_import)
+
+    p = sub.add_parser(
+        "load",
+        parents=[o.seed, o.edition, o.adapter, o.header, o.timeout, o.faults, o.time_factor],
+        help="load-test a target with callback conversations, on Locust",
+        description=(
+            "Load-test a target with simulated callback conversations on Locust: a closed model "
+            "(--users) or an open one (--arrival-rate), ramped by --stages, on one process, a "
+            "master with --workers, or across machines (--expect-workers here, --worker there). "
+            "Latency goes into HDR histograms merged across workers. Exit 0 when every "
+            "--fail-on threshold holds (default: no failed request), every --lifecycles "
+            "conversation was played and the target converged; 1 otherwise; 2 for a usage error "
+            "or an unreachable target. Arguments after -- go to Locust as they are."
+        ),
+    )
+    p.add_argument(
+        "--target",
+        type=_url,
+        help="the service's URL (default: start the reference target on a free loopback port)",
+    )
+    load_model = p.add_argument_group("the load")
+    load_model.add_argument(
+        "--users", type=int, help="closed model: conversations in flight (default: 32)"
+    )
+    load_model.add_argument(
+        "--arrival-rate",
+        type=float,
+        metavar="R",
+        help="open model: new conversations per second (a Poisson process), whether or not "
+        "the target keeps up",
+    )
+    load_model.add_argument(
+        "--model",
+        choices=["closed", "open"],
+        help="which model --stages gives (closed: users; open: arrivals per second)",
+    )
+    load_model.add_argument(
+        "--stages",
+        help="the load over time, ramping linearly from 0: DURATION:LEVEL,... "
+        "(e.g. 30s:10,2m:50,30s:0); the run ends with the last stage",
+    )
+    load_model.add_argument(
+        "--lifecycles", type=int, help="play exactly N conversations in all, then read back"
+    )
+    load_model.add_argument("--run-time", help="stop after this long (90s, 2m, 1h30m)")
+    load_model.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=10_000,
+        help="open model: conversations in flight per worker before arrivals are late (10000)",
+    )
+    dist = p.add_argument_group("distribution")
+    dist.add_argument(
+        "--workers", type=int, help="worker processes on this machine (default: one process)"
+    )
+    dist.add_argument(
+        "--expect-workers",
+        type=int,
+        help="workers the master waits for in all, with those joining from other machines",
+    )
+    dist.add_argument(
+        "--master-bind-host",
+        help="where the master listens; all interfaces with remote workers (default: 127.0.0.1)",
+    )
+    dist.add_argument("--master-port", type=int, help="the master's port (default: a free one)")
+    dist.add_argument(
+        "--worker", action="store_true", help="join a master elsewhere as --workers worker(s)"
+    )
+    dist.add_argument("--master-host", help="with --worker: the master's address")
+    results = p.add_argument_group("results")
+    results.add_argument(
+        "--fail-on",
+        action="append",
+        metavar="EXPR",
+        help="threshold(s), e.g. p99<250ms, p99.9<1s, failures<0.5%%, late-arrivals<1%%, "
+        "rps>500, agent:connected:p99<100ms (repeatable or comma-separated)",
+    )
+    results.add_argument("--report", help="write the results as JSON to this file")
+    results.add_argument("--html", help="write an HTML report with charts to this file")
+    results.add_argument("--locust-csv", metavar="PREFIX", help="Locust's own CSV files")
+    results.add_argument("--locust-html", metavar="FILE", help="Locust's own HTML report")
+    p.add_argument("locust_args", nargs="*", metavar="-- LOCUST-ARGS", help=argparse.SUPPRESS)
+    p.set_defaults(handler=_load)
 
     p = sub.add_parser(
         "anonymise",

@@ -76,6 +76,14 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
             "run --target http://127.0.0.1:8080 --lifecycles 300 --html report.html",
         ),
     ),
+    "load": (
+        ("closed model: 8 conversations in flight, 40 in all", "load --users 8 --lifecycles 40"),
+        (
+            "open model: 20 new conversations a second, with a latency threshold",
+            "load --arrival-rate 20 --run-time 5s --fail-on 'p99<2s'",
+        ),
+        ("a master and two local workers", "load --workers 2 --lifecycles 200"),
+    ),
     "profile": (
         ("every realism parameter, its default and its basis", "profile"),
         (

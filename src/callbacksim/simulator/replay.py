@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from hdrh.histogram import HdrHistogram
 
 from callbacksim.errors import UsageError
 from callbacksim.generation.lifecycle import Event, Lifecycle
@@ -38,6 +37,7 @@ from callbacksim.simulator.adapters import Adapter, Delivery
 from callbacksim.simulator.client import HttpClient, Request, Response
 from callbacksim.simulator.convergence import ConversationVerdict, verify_conversation
 from callbacksim.simulator.faults import Faults, plan_deliveries
+from callbacksim.simulator.latency import LatencyRecorder, buckets_ms, summary_ms
 from callbacksim.simulator.ledger import Key, Ledger, read_ledger
 
 __all__ = ["ReplayConfig", "ReplayResult", "replay"]
@@ -137,10 +137,7 @@ class _Stats:
         self.duplicates = 0
         self.retries = 0
         self.conversations = 0
-        # Latencies in microseconds, bucketed to 3 significant digits as they come (a counter
-        # increment) and handed to the HDR histogram in bulk at the end: recording each value in
-        # the pure-Python histogram on the hot path costs more than the rest of a send.
-        self.latencies: Counter[int] = Counter()
+        self.latencies = LatencyRecorder()
         self.timeline: Counter[int] = Counter()
         self.started = time.monotonic()
 
@@ -155,9 +152,7 @@ async def _send(
         started = time.monotonic()
         response = await client.send(request)
         stats.requests += 1
-        micros = max(1, int((time.monotonic() - started) * 1e6))
-        shift = micros.bit_length() - 11
-        stats.latencies[(micros >> shift) << shift if shift > 0 else micros] += 1
+        stats.latencies.record_seconds(time.monotonic() - started)
         retryable = response.status is None or response.status == 429 or response.status >= 500
         if not retryable or attempt > cfg.retries:
             return response, attempt
@@ -284,16 +279,9 @@ def replay(
     seconds = time.monotonic() - stats.started
     read_back = verification is not None and verification.possible and stats.conversations > 0
     counts = stats.outcomes + previous
-    h = HdrHistogram(1, 600_000_000, 3)  # microseconds, up to 10 minutes
-    for micros, count in stats.latencies.items():
-        h.record_value(min(micros, 600_000_000), count)
-    pct = {f"p{p:g}": h.get_value_at_percentile(p) / 1000 for p in (50, 90, 99, 99.9)}
-    pct["max"] = h.get_max_value() / 1000
-    pct["mean"] = h.get_mean_value() / 1000
-    buckets = [
-        (item.value_iterated_to / 1000, item.count_added_in_this_iter_step)
-        for item in h.get_recorded_iterator()
-    ]
+    h = stats.latencies.histogram()
+    pct = summary_ms(h)
+    buckets = buckets_ms(h)
     last = max(stats.timeline, default=-1)
     return ReplayResult(
         events=events_total,

@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from callbacksim.generation.lifecycle import Lifecycle
+from callbacksim.load.results import LoadResult
+from callbacksim.load.thresholds import Verdict
 from callbacksim.simulator.properties import PROPERTIES, Outcome
 from callbacksim.simulator.replay import ReplayResult
 from callbacksim.views.picture import to_svg
 from callbacksim.views.svg import escape, text
 
-__all__ = ["html_report", "write_report"]
+__all__ = ["html_report", "load_html", "write_load_report", "write_report"]
 
 _SVG = 'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="11"'
 _W, _H, _L, _R, _T, _B = 760, 280, 64, 24, 30, 46  # chart size and margins
@@ -161,10 +163,16 @@ def latency_svg(histogram: list[tuple[float, int]], latency_ms: dict[str, float]
     return "\n".join([*out, "</svg>"])
 
 
-def throughput_svg(timeline: list[int], seconds: float | None = None) -> str:
-    """Events completed per second over the run's real interval: ``timeline[i]`` counts the
-    events of second ``i``, and the run lasted ``seconds`` (the last second may be partial, and its
-    rate is its count over the part that was run). A long run is grouped into at most 240 bars."""
+def throughput_svg(
+    timeline: list[int],
+    seconds: float | None = None,
+    *,
+    what: str = "events",
+    since: str = "the replay started",
+) -> str:
+    """``what`` completed per second over the run's real interval: ``timeline[i]`` counts those of
+    second ``i``, and the run lasted ``seconds`` (the last second may be partial, and its rate is
+    its count over the part that was run). A long run is grouped into at most 240 bars."""
     title = "Throughput over time"
     if not timeline or sum(timeline) == 0:
         return _no_data("throughput", title)
@@ -172,14 +180,14 @@ def throughput_svg(timeline: list[int], seconds: float | None = None) -> str:
     span = float(len(timeline)) if seconds is None else seconds
     span = max(span, len(timeline) - 1 + 1e-3)
     group = math.ceil(len(timeline) / 240)
-    bars: list[tuple[float, float, float]] = []  # (start s, end s, events/s)
+    bars: list[tuple[float, float, float]] = []  # (start s, end s, per second)
     for i in range(0, len(timeline), group):
         start, end = float(i), min(float(i + group), span)
         if end <= start:
             end = start + 1e-3
         bars.append((start, end, sum(timeline[i : i + group]) / (end - start)))
     top, width, bottom = _nice(max(rate for _, _, rate in bars)), _W - _L - _R, _H - _B
-    out = _frame("throughput", title, "seconds since the replay started", "events/s")
+    out = _frame("throughput", title, f"seconds since {since}", f"{what}/s")
     out += _y_ticks(top)
 
     def x(s: float) -> float:
@@ -190,7 +198,7 @@ def throughput_svg(timeline: list[int], seconds: float | None = None) -> str:
         out.append(
             f'<rect class="bar" x="{x(start):.1f}" y="{bottom - h:.1f}" '
             f'width="{max(x(end) - x(start) - 1, 0.5):.1f}" height="{h:.1f}" fill="#4f9a3a">'
-            f"<title>{start:g} to {end:.3g} s: {rate:,.1f} events/s</title></rect>"
+            f"<title>{start:g} to {end:.3g} s: {rate:,.1f} {what}/s</title></rect>"
         )
     every = max(1.0, _nice(span / 6))
     for k in range(int(span / every) + 1):
@@ -382,4 +390,168 @@ def write_report(
         settings=settings,
     )
     out.write_text(page, encoding="utf-8")
+    return out
+
+
+# -- the load report -------------------------------------------------------------------------------
+
+
+_NAME_BARS = (("p99.9", "#f4c7c3", 16), ("p99", "#cc0000", 10), ("p50", "#1f6fb2", 6))
+
+
+def names_svg(result: LoadResult) -> str:
+    """p50, p99 and p99.9 of each request name, as bars on one linear axis."""
+    title = "Latency by request name"
+    names = [(n, st) for n, st in result.names.items() if st.requests]
+    if not names:
+        return _no_data("names", title)
+    row, top_pad, left = 22, 36, 190
+    height = top_pad + row * len(names) + 40
+    top = _nice(max(st.latency_ms["p99.9"] for _, st in names) or 1.0)
+    width = _W - left - _R
+
+    def x(ms: float) -> float:
+        return left + ms / top * width
+
+    out = [
+        f'<svg {_SVG} class="chart" id="names" width="{_W}" height="{height}" '
+        f'viewBox="0 0 {_W} {height}">',
+        f"<title>{escape(title)}</title>",
+        f'<rect width="{_W}" height="{height}" fill="#ffffff"/>',
+        text(_W / 2, 18, title, font_weight="bold", font_size="13"),
+    ]
+    for i, (name, st) in enumerate(names):
+        y = top_pad + i * row
+        lat = st.latency_ms
+        out.append(text(left - 6, y + 12, name, anchor="end"))
+        for key, colour, h in (
+            ("p99.9", "#f4c7c3", 16),
+            ("p99", "#cc0000", 10),
+            ("p50", "#1f6fb2", 6),
+        ):
+            out.append(
+                f'<rect class="bar" x="{left}" y="{y + (16 - h) / 2:.1f}" '
+                f'width="{max(x(lat[key]) - left, 0.5):.1f}" height="{h}" fill="{colour}">'
+                f"<title>{escape(name)} {key}: {lat[key]:g} ms</title></rect>"
+            )
+    bottom = top_pad + row * len(names)
+    for value in (0.0, top / 2, top):
+        out.append(text(x(value), bottom + 14, _ms(value)))
+    out.append(text(left + width / 2, bottom + 32, "milliseconds (blue p50, red p99, pink p99.9)"))
+    return "\n".join([*out, "</svg>"])
+
+
+def _memory(rss: dict[str, Any] | None) -> str:
+    if not rss:
+        return ""
+    return f"first {rss['first']:g}, at most {rss['max']:g}, last {rss['last']:g}"
+
+
+def load_html(result: LoadResult, verdicts: list[Verdict], problems: list[str]) -> str:
+    """The whole page for one ``callbacksim load`` run."""
+    verdict = "FAIL" if problems else "PASS"
+    title = f"callbacksim load: {verdict}"
+    lines = problems or ["Every threshold held, every conversation was played and converged."]
+    s = result.settings
+    settings = [("target", result.target), ("workers", result.workers)] + [
+        (k, v if isinstance(v, str) else json.dumps(v, default=str, sort_keys=True))
+        for k, v in s.items()
+    ]
+    counts = [
+        ("conversations started", result.started),
+        ("conversations done", result.done),
+        ("conversations cut short", result.cut),
+        ("requests", result.requests),
+        ("failures", result.failures),
+        ("seconds", f"{result.seconds:.3f}"),
+        ("requests/s", f"{result.rps:.1f}"),
+        ("stopped by", result.stopped_by),
+        ("latency measured from", f"when each request was {result.measured_from}"),
+    ]
+    if result.measured_from == "due":
+        counts += [("arrivals", result.arrivals), ("late arrivals", result.late)]
+    counts += [(f"failures: {k}", v) for k, v in result.reasons.items()]
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("request", "count", "failures", "p50", "p90", "p99", "p99.9", "max", "mean")
+    )
+    rows = []
+    for name, st in [*result.names.items(), ("all", result.total)]:
+        cells = "".join(
+            f'<td class="n">{_num(round(st.latency_ms[k], 3))}</td>'
+            for k in ("p50", "p90", "p99", "p99.9", "max", "mean")
+        )
+        rows.append(
+            f'<tr><td><code>{escape(name)}</code></td><td class="n">{st.requests}</td>'
+            f'<td class="n">{st.failures}</td>{cells}</tr>'
+        )
+    latency = (
+        f'<table class="latency-by-name"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+    conv = result.convergence
+    if conv.read_back:
+        word = "converged" if conv.converged else "did not converge"
+        convergence = (
+            f'<p class="convergence">Convergence: {word}: {conv.participants_converged} of '
+            f"{conv.participants} participants and {conv.conversations_converged} of "
+            f"{conv.conversations} conversations read back as their final snapshots.</p>"
+        )
+        if conv.examples:
+            items = "".join(f"<li><code>{escape(x)}</code></li>" for x in conv.examples)
+            convergence += f'<ul class="not-converged">{items}</ul>'
+    else:
+        convergence = (
+            f'<p class="convergence">Convergence: not read back ({escape(conv.note)}).</p>'
+        )
+    checks = "".join(
+        f'<tr><td><code>{escape(v.threshold.text)}</code></td><td><span class="verdict" '
+        f'style="background:{_COLOURS["passed" if v.holds else "failed"]}">'
+        f"{'holds' if v.holds else 'fails'}</span></td><td>{escape(v.actual)}</td></tr>"
+        for v in verdicts
+    )
+    workers = "".join(
+        f'<tr><td class="n">{w["slot"]}</td><td class="n">{w["conversations"]}</td>'
+        f'<td class="n">{w["requests"]}</td><td class="n">{w.get("in_flight_max", 0)}</td>'
+        f"<td>{escape(_memory(w.get('rss_mb')))}</td></tr>"
+        for w in result.per_worker
+    )
+    charts = (
+        latency_svg(result.histogram_buckets(), result.total.latency_ms),
+        throughput_svg(result.timeline, what="requests", since="the load started"),
+        names_svg(result),
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"/>'
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>\n"
+        f"<h1>{escape(title)}</h1>\n"
+        f'<p class="banner {"ok" if verdict == "PASS" else "bad"}" id="verdict">'
+        f"{escape(verdict)}</p>\n"
+        + "".join(f'<p class="summary">{escape(t)}</p>' for t in lines)
+        + "\n<h2>Target and settings</h2>\n"
+        + _table(settings, "settings")
+        + "\n<h2>Thresholds</h2>\n"
+        + (f'<table class="thresholds">{checks}</table>' if checks else "<p>None.</p>")
+        + "\n<h2>Counts</h2>\n"
+        + _table(counts, "counts")
+        + convergence
+        + "\n<h2>Latency by request name</h2>\n"
+        + latency
+        + "\n<h2>Workers</h2>\n"
+        + '<table class="workers"><thead><tr><th>slot</th><th>conversations</th>'
+        + "<th>requests</th><th>most in flight</th><th>memory (MB)</th></tr></thead>"
+        + f"<tbody>{workers}</tbody></table>"
+        + "\n<h2>Charts</h2>\n"
+        + "\n".join(charts)
+        + "\n</body></html>\n"
+    )
+
+
+def write_load_report(
+    path: str | Path, result: LoadResult, verdicts: list[Verdict], problems: list[str]
+) -> Path:
+    """Write `load_html` to ``path`` (UTF-8), creating its directories; return the path."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(load_html(result, verdicts, problems), encoding="utf-8")
     return out

@@ -13,16 +13,21 @@ from callbacksim.coverage import Coverage
 if TYPE_CHECKING:
     from callbacksim.jobs.fit import Row
     from callbacksim.jobs.importer import ImportReport
+    from callbacksim.load.results import LoadResult
+    from callbacksim.load.thresholds import Verdict
     from callbacksim.reconstruct import Invalid
     from callbacksim.simulator.properties import Outcome
     from callbacksim.simulator.replay import ReplayResult
 
 __all__ = [
     "CheckReporter",
+    "LoadLive",
     "coverage_table",
     "import_invalid",
     "import_summary",
     "junit_xml",
+    "load_line",
+    "load_summary",
     "profile_comparison",
     "replay_summary",
 ]
@@ -222,3 +227,131 @@ def profile_comparison(rows: list[Row], left: str, right: str, out: TextIO) -> N
             r.right_fit,
         )
     console.print(table)
+
+
+def load_line(status: dict[str, Any]) -> str:
+    """The live line of a load run, from the master's status."""
+    requested = status.get("requested")
+    of = f" of {requested:,}" if requested else ""
+    line = (
+        f"{status['elapsed']:>6.0f} s  conversations {status['started']:,} started, "
+        f"{status['done']:,}{of} done · {status['requests']:,} requests ({status['rps']:,.0f}/s) · "
+        f"{status['failures']:,} failures · p50 {status['p50']:.1f} ms, p99 {status['p99']:.1f} ms"
+    )
+    if status.get("arrivals"):
+        line += f" · {status['late']:,} late arrivals"
+    if status.get("phase") == "reading back":
+        line += " · reading the target back"
+    return line
+
+
+class LoadLive:
+    """The live line while a load run goes: redrawn in place on a terminal, a line every few
+    seconds elsewhere (a CI log)."""
+
+    def __init__(self, out: TextIO, requested: int | None) -> None:
+        self.out = out
+        self.requested = requested
+        self._live: Any = None
+        if out.isatty():
+            from rich.live import Live
+
+            self._live = Live(console=Console(file=out), refresh_per_second=4, transient=True)
+            self._live.start()
+
+    def update(self, status: dict[str, Any]) -> None:
+        line = load_line(status)
+        if self._live is not None:
+            self._live.update(line)
+        else:
+            print(line, file=self.out, flush=True)
+
+    def stop(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+
+def load_summary(
+    result: LoadResult, verdicts: list[Verdict], problems: list[str], out: TextIO
+) -> None:
+    """A load run's summary: counts, latency by request name, workers, convergence, thresholds."""
+    console = Console(
+        file=out, highlight=False, soft_wrap=True, width=None if out.isatty() else 110
+    )
+    table = Table(title="load", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    s = result.settings
+    load = (
+        f"{s['arrival_rate']:g} arrivals/s (open)"
+        if "arrival_rate" in s
+        else f"{s['users']} users (closed)"
+        if "users" in s
+        else f"stages ({s['model']})"
+    )
+    table.add_row("target", result.target)
+    table.add_row("load", f"{load}, {result.workers} worker(s), seed {s['seed']}")
+    requested = f" of {result.requested:,}" if result.requested is not None else ""
+    table.add_row(
+        "conversations",
+        f"{result.done:,}{requested} done, {result.started:,} started, {result.cut:,} cut short",
+    )
+    if result.measured_from == "due":
+        share = 100 * result.late / result.arrivals if result.arrivals else 0.0
+        table.add_row(
+            "arrivals (late)", f"{result.arrivals:,} ({result.late:,} late, {share:.2g}%)"
+        )
+    table.add_row(
+        "requests",
+        f"{result.requests:,} in {result.seconds:.1f} s: {result.rps:,.0f}/s "
+        f"(stopped by {result.stopped_by})",
+    )
+    failed = f"{result.failures:,}"
+    if result.reasons:
+        failed += ": " + ", ".join(f"{k} x{v:,}" for k, v in list(result.reasons.items())[:4])
+    table.add_row("failures", failed)
+    conv = result.convergence
+    if conv.read_back:
+        table.add_row(
+            "converged",
+            f"{'yes' if conv.converged else 'NO'}: {conv.participants_converged:,}/"
+            f"{conv.participants:,} participants, {conv.conversations_converged:,}/"
+            f"{conv.conversations:,} conversations",
+        )
+    else:
+        table.add_row("converged", f"not read back: {conv.note}")
+    for worker in result.per_worker:
+        rss = worker.get("rss_mb")
+        memory = f", memory {rss['first']:.0f} -> {rss['last']:.0f} MB" if rss else ""
+        table.add_row(
+            f"worker {worker['slot']}",
+            f"{worker['conversations']:,} conversations, {worker['requests']:,} requests, "
+            f"at most {worker.get('in_flight_max', 0):,} in flight{memory}",
+        )
+    console.print(table)
+    latency = Table(
+        title=f"latency (ms, from when each request was {result.measured_from}; HDR, all "
+        "workers merged)"
+    )
+    for column in ("request", "count", "failures", "p50", "p90", "p99", "p99.9", "max"):
+        latency.add_column(column, justify="left" if column == "request" else "right")
+    rows = [*result.names.items(), ("all", result.total)]
+    for name, stats in rows:
+        lat = stats.latency_ms
+        latency.add_row(
+            name,
+            f"{stats.requests:,}",
+            f"{stats.failures:,}",
+            *(f"{lat[k]:.2f}" for k in ("p50", "p90", "p99", "p99.9", "max")),
+        )
+    console.print(latency)
+    for problem in conv.examples[:5]:
+        console.print(f"  not converged: {problem}", markup=False)
+    for verdict in verdicts:
+        mark = "[green]holds[/green]" if verdict.holds else "[red]FAILS[/red]"
+        console.print(f"threshold {verdict.threshold.text}: {mark} ({verdict.actual})")
+    if problems:
+        console.print(f"\n[bold red]FAILED[/bold red]: {'; '.join(problems)}")
+    else:
+        console.print("\n[bold green]PASSED[/bold green]")
