@@ -31,9 +31,10 @@ from callbacksim.coverage import ENUM_FIELDS
 from callbacksim.errors import JsonError
 from callbacksim.model import Edition, known_values
 from callbacksim.rules import Violation, check
+from callbacksim.schema import value_at
 from callbacksim.wiretime import DatetimeFormatError, format_datetime, parse_datetime
 
-__all__ = ["CATALOG", "SeededBug", "Store", "app", "running"]
+__all__ = ["CATALOG", "SeededBug", "Store", "app", "refuses_value", "running", "skips_rule"]
 
 MAX_BODY = 1024 * 1024
 """Bodies of at most this many bytes are accepted (the contract's minimum)."""
@@ -82,6 +83,8 @@ class Store:
     """The correct store. Subclasses in `CATALOG` each break one step."""
 
     max_body = MAX_BODY
+    edition = EDITION
+    """The edition whose rules it enforces."""
 
     def __init__(self) -> None:
         self.records: dict[Any, Record] = {}
@@ -104,7 +107,7 @@ class Store:
             raise Refused(answer(400, {"error": f"not JSON: {exc}"})) from None
 
     def validate(self, payload: Any, pid: str) -> list[Violation]:
-        return check(payload, edition=EDITION, path_id=pid)
+        return check(payload, edition=self.edition, path_id=pid)
 
     def transform(self, cid: str, pid: str, payload: dict[str, Any]) -> dict[str, Any]:
         """The participant as it is kept (and read back)."""
@@ -302,7 +305,7 @@ class UnknownEnumToSentinel(Store):
             holder = payload.get(head) if tail else payload
             key = tail or head
             if isinstance(holder, dict) and isinstance(holder.get(key), str):
-                known = {m.value for m in known_values(enum, EDITION)}
+                known = {m.value for m in known_values(enum, self.edition)}
                 if holder[key] not in known:
                     holder[key] = "OutdatedSdkVersion"
         return payload
@@ -410,6 +413,77 @@ class ConversationKeepsFirst(Store):
     def listed(self, cid: str) -> list[bytes]:
         records = sorted((r for r in self.first.values() if r.cid == cid), key=lambda r: r.pid)
         return [r.body for r in records]
+
+
+class DropsDollarKeys(Store):
+    """Sanitizes attribute keys the way MongoDB drivers once forced: keys starting with ``$`` (the
+    query operators' prefix) are silently dropped."""
+
+    def transform(self, cid: str, pid: str, payload: dict[str, Any]) -> dict[str, Any]:
+        attributes = payload.get("attributes")
+        if isinstance(attributes, dict):
+            payload["attributes"] = {k: v for k, v in attributes.items() if not k.startswith("$")}
+        return payload
+
+
+class LowerCasesKeys(Store):
+    """Keeps attributes under a case-insensitive collation: keys are folded to lower case, so two
+    keys differing only by case become one (the last wins)."""
+
+    def transform(self, cid: str, pid: str, payload: dict[str, Any]) -> dict[str, Any]:
+        attributes = payload.get("attributes")
+        if isinstance(attributes, dict):
+            payload["attributes"] = {k.lower(): v for k, v in attributes.items()}
+        return payload
+
+
+class RoundsBigIntegers(Store):
+    """Holds every number as an IEEE 754 double, as JavaScript does: integers beyond 2^53 come back
+    rounded."""
+
+    def transform(self, cid: str, pid: str, payload: dict[str, Any]) -> dict[str, Any]:
+        def rounded(value: Any) -> Any:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, int):
+                return int(float(value))
+            if isinstance(value, dict):
+                return {k: rounded(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [rounded(v) for v in value]
+            return value
+
+        result: dict[str, Any] = rounded(payload)
+        return result
+
+
+def skips_rule(rule: str, edition: Edition = EDITION) -> type[Store]:
+    """A store on ``edition`` that enforces every rule but ``rule``."""
+
+    class SkipsRule(Store):
+        def validate(self, payload: Any, pid: str) -> list[Violation]:
+            return [v for v in super().validate(payload, pid) if v.rule != rule]
+
+    SkipsRule.edition = edition
+    SkipsRule.__name__ = f"Skips({rule})"
+    return SkipsRule
+
+
+def refuses_value(field: str, value: str, edition: Edition = EDITION) -> type[Store]:
+    """A store on ``edition`` that refuses (422) every participant whose enum property ``field``
+    (a wire path: ``state``, ``voicemail.uploadStatus``) holds ``value``."""
+
+    class RefusesValue(Store):
+        def validate(self, payload: Any, pid: str) -> list[Violation]:
+            violations = super().validate(payload, pid)
+            if not violations and isinstance(payload, dict) and value_at(payload, field) == value:
+                message = f"{value!r} is not a supported value"
+                return [Violation(f"type.{field.split('.')[0]}", f"$.{field}", message)]
+            return violations
+
+    RefusesValue.edition = edition
+    RefusesValue.__name__ = f"Refuses({field}={value})"
+    return RefusesValue
 
 
 # --------------------------------------------------------------------------------------------
@@ -539,6 +613,27 @@ CATALOG: tuple[SeededBug, ...] = (
         ConversationKeepsFirst,
         {"converges", "isolated"},
         "GET /conversations/{cid} lists each participant's first snapshot, not its latest",
+    ),
+    _bug(
+        "drops-dollar-keys",
+        DropsDollarKeys,
+        {"round-trips", "converges"},
+        "attribute keys starting with $ are dropped when storing; only the dollar-keys feature "
+        "(and odd-attribute-keys) has them, which round-trips and converges cover",
+    ),
+    _bug(
+        "lower-cases-keys",
+        LowerCasesKeys,
+        {"round-trips", "converges"},
+        "attribute keys are folded to lower case; every generated key but the unusual ones is "
+        "camelCase too, so ordinary participants show it as well",
+    ),
+    _bug(
+        "rounds-big-integers",
+        RoundsBigIntegers,
+        {"round-trips", "converges"},
+        "integers are held as doubles: beyond 2^53 they come back rounded; only the "
+        "number-limits feature sends such integers",
     ),
 )
 """Every seeded bug, by id."""

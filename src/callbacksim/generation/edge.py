@@ -32,7 +32,7 @@ from callbacksim.model import Direction, Edition, FlaggedReason, UploadStatus, k
 from callbacksim.orderings import OrderingClass, classes, relation, walk
 from callbacksim.rules import RuleSet, timestamps
 
-__all__ = ["EdgeRecipe", "build_edge", "edge_cover", "edge_plan"]
+__all__ = ["EdgeRecipe", "build_edge", "edge_cover", "edge_plan", "recipe_items"]
 
 
 @attrs.frozen
@@ -137,6 +137,32 @@ def _best(
             best, best_gain = (cls, items), gain
     assert best is not None, f"no ordering class fits state {state!r}"
     return best
+
+
+def recipe_items(recipe: EdgeRecipe, edition: Edition) -> dict[str, tuple[str, ...]]:
+    """What every record drawn from ``recipe`` covers, by section of `callbacksim.coverage`
+    (named as that module names its items)."""
+    enums = [
+        f"direction={recipe.direction}",
+        f"flaggedReason={recipe.flagged_reason}",
+        f"voicemail.uploadStatus={recipe.upload_status}",
+    ]
+    pairs = []
+    if recipe.state is not None:
+        enums.insert(0, f"state={recipe.state}")
+    if recipe.disconnect_type is not None:
+        if recipe.disconnect_type != ABSENT:
+            enums.insert(1, f"disconnectType={recipe.disconnect_type}")
+        if recipe.state is not None:
+            pairs.append(f"{recipe.state} x {recipe.disconnect_type}")
+    ordering = (
+        sorted(_items(recipe.ordering, timestamps(edition))) if recipe.ordering is not None else []
+    )
+    return {
+        "enum values": tuple(enums),
+        "state x disconnectType": tuple(pairs),
+        "pairwise ordering": tuple(ordering),
+    }
 
 
 def build_edge(
