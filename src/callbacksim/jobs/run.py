@@ -145,7 +145,7 @@ def run_main_job(job: RunJob, out: TextIO | None = None) -> int:
             console.print(f"[bold]callbacksim run[/bold]: started the reference target at {url}")
         else:
             url = job.target
-            require_reachable(url, job.headers, 10.0)
+            require_reachable(url, job.headers, 10.0, store=True)
             console.print(f"[bold]callbacksim run[/bold]: target {url}")
         console.rule("1. property checks")
         reporter = CheckReporter(out, url)

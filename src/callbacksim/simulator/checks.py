@@ -653,16 +653,16 @@ def _suggested_budget(cfg: CheckConfig, fraction: float, tally: _Tally, seconds:
 
 def _property(
     pid: str,
+    plan: CoveringPlan,
     cfg: CheckConfig,
     client: HttpClient,
     adapter: Adapter,
     deadline: float,
     fraction: float,
 ) -> Outcome:
-    """Cover, then explore, property ``pid`` until ``deadline``; ``fraction`` is its share of the
-    whole budget (to suggest a budget when the covering phase could not end)."""
+    """Cover (``plan``), then explore, property ``pid`` until ``deadline``; ``fraction`` is its
+    share of the whole budget (to suggest a budget when the covering phase could not end)."""
     strategy, body = _CHECKS[pid](cfg)
-    plan = covering_plan(pid, cfg.edition, cfg.rules)
     tally = _Tally(plan)
     started = time.monotonic()
     for case in plan.cases:
@@ -795,6 +795,8 @@ def run_checks(
                     on_done(outcome)
             chosen = [p for p in chosen if not PROPERTIES[p].read_back]
         total_weight = sum(PROPERTIES[p].weight for p in chosen)
+        # Worked out before the clock starts: the budget is for talking to the target.
+        plans = {pid: covering_plan(pid, cfg.edition, cfg.rules) for pid in chosen}
         start = time.monotonic()
         for index, pid in enumerate(chosen):
             remaining = cfg.budget - (time.monotonic() - start)
@@ -807,7 +809,7 @@ def run_checks(
                 outcome = _isolated(cfg, http, adapter, deadline)
             else:
                 fraction = PROPERTIES[pid].weight / total_weight
-                outcome = _property(pid, cfg, http, adapter, deadline, fraction)
+                outcome = _property(pid, plans[pid], cfg, http, adapter, deadline, fraction)
             outcomes.append(outcome)
             if on_done:
                 on_done(outcome)

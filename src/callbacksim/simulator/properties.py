@@ -104,7 +104,7 @@ class Status(StrEnum):
 
     @property
     def words(self) -> str:
-        """How a report says it."""
+        """How a report says it: ``not exercised``."""
         return self.value.replace("-", " ")
 
 
@@ -163,6 +163,13 @@ class Outcome:
     """Classes tried whose precondition never held (their write was refused), by dimension."""
     suggested_budget: float | None = None
     """A budget (seconds) that would let the covering phase end, when it did not."""
+
+    @property
+    def verdict(self) -> str:
+        """The verdict in words; a pass whose covering phase did not end says so."""
+        if self.status is Status.PASSED and not self.complete:
+            return "holds, partly covered"
+        return {Status.PASSED: "holds", Status.FAILED: "FAILS"}.get(self.status, self.status.words)
 
     @property
     def complete(self) -> bool:

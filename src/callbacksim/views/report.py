@@ -28,7 +28,15 @@ _SVG = 'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="1
 _W, _H, _L, _R, _T, _B = 760, 280, 64, 24, 30, 46  # chart size and margins
 _BINS = 48
 _MARKERS = (("p50", "#1f6fb2"), ("p90", "#e69138"), ("p99", "#cc0000"))
-_COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#8e0000", "skipped": "#757575"}
+_COLOURS = {
+    "passed": "#2e7d32",
+    "failed": "#c62828",
+    "not-exercised": "#c62828",
+    "error": "#8e0000",
+    "skipped": "#757575",
+}
+_PARTLY = "#b26a00"
+"""A pass whose covering phase did not end."""
 _STYLE = (
     "body{font-family:sans-serif;margin:1.5em;max-width:1150px;color:#222}"
     "table{border-collapse:collapse;font-size:13px;margin:0.5em 0 1em}"
@@ -189,17 +197,22 @@ def _checks(outcomes: list[Outcome], target: str) -> str:
         return '<p class="muted">No property was checked.</p>'
     head = "".join(
         f"<th>{h}</th>"
-        for h in ("property", "holds when", "verdict", "examples", "seconds", "note")
+        for h in ("property", "holds when", "verdict", "examples", "seconds", "covered", "note")
     )
     rows = []
     for o in outcomes:
+        holds_when = PROPERTIES[o.id].description if o.id in PROPERTIES else ""
         colour = _COLOURS.get(o.status, "#555")
+        if o.status == "passed" and not o.complete:
+            colour = _PARTLY
+        covered = "" if o.status == "skipped" else o.coverage()
         rows.append(
             f'<tr id="property-{escape(o.id)}"><td><code>{escape(o.id)}</code></td>'
-            f"<td>{escape(PROPERTIES.get(o.id, ''))}</td>"
+            f"<td>{escape(holds_when)}</td>"
             f'<td><span class="verdict {escape(o.status)}" style="background:{colour}">'
-            f'{escape(o.status)}</span></td><td class="n">{o.examples}</td>'
-            f'<td class="n">{o.seconds:.2f}</td><td>{escape(o.note)}</td></tr>'
+            f'{escape(o.verdict)}</span></td><td class="n">{o.examples}</td>'
+            f'<td class="n">{o.seconds:.2f}</td><td class="covered">{escape(covered)}</td>'
+            f"<td>{escape(o.note)}</td></tr>"
         )
         f = o.failure
         if f is None:
@@ -207,9 +220,9 @@ def _checks(outcomes: list[Outcome], target: str) -> str:
         example = json.dumps(f.example, indent=2, ensure_ascii=False, default=str)
         curls = "\n\n".join(r.curl(target) for r in f.requests) or "(no requests)"
         rows.append(
-            '<tr class="failure"><td colspan="6">'
+            '<tr class="failure"><td colspan="7">'
             f"<p><b>{escape(f.summary)}</b></p>"
-            + _table([("expected", f.expected), ("got", f.got)])
+            + _table([("expected", f.expected), ("got", f.got), ("found by", f.found_by)])
             + f'<p>Minimal example:</p><pre class="example">{escape(example)}</pre>'
             f'<p>Reproduce:</p><pre class="curl">{escape(curls)}</pre></td></tr>'
         )
@@ -270,7 +283,7 @@ def html_report(
     settings: dict[str, Any],
 ) -> str:
     """The whole page for one ``callbacksim run``."""
-    bad = [o for o in outcomes if o.status in ("failed", "error")]
+    bad = [o for o in outcomes if o.status in ("failed", "not-exercised", "error")]
     held = not bad
     # Rejections are not failures here: with reordering on, a stale sequence is rightly refused
     # (409). What matters is that nothing failed and everything converged.
