@@ -176,9 +176,13 @@ async def _put(request: web.Request) -> web.Response:
             return answer(422, {"errors": errors})
         sequence = store.sequence(request)
         body = store.encode(store.transform(cid, pid, copy.deepcopy(payload)))
+        sent = canonical(payload)
     except Refused as refused:
         return refused.response
-    outcome = await store.put(cid, pid, sequence, canonical(payload), body)
+    except RecursionError:
+        # A valid participant can hold an unknown property nested deeper than Python recurses.
+        return answer(400, {"error": "the document is nested too deeply to be stored"})
+    outcome = await store.put(cid, pid, sequence, sent, body)
     if outcome in ("stale", "conflict"):
         return answer(409, {"error": f"{outcome} write; the stored participant is unchanged"})
     return answer(201 if outcome == "created" else 200, {"id": pid, "outcome": outcome})
@@ -497,12 +501,13 @@ class SeededBug:
     expected: frozenset[str]
     """The properties this bug breaks, and no others."""
     why: str
-    examples: int = 60
-    """Examples per property that catch it with seed 0 (deterministically: see test_checks)."""
+    examples: int = 30
+    """Explored examples per property that catch it with seed 0, after the covering phases
+    (deterministically: see test_checks)."""
 
 
 def _bug(
-    id: str, store: type[Store], expected: set[str], why: str, examples: int = 60
+    id: str, store: type[Store], expected: set[str], why: str, examples: int = 30
 ) -> SeededBug:
     return SeededBug(id, store, frozenset(expected), why, examples)
 
@@ -517,9 +522,10 @@ CATALOG: tuple[SeededBug, ...] = (
     _bug(
         "upper-case-datetimes",
         UpperCaseDatetimes,
-        {"accepts-valid"},
-        "datetimes with a lower-case t or z are refused (422); lifecycles and the "
-        "tolerates-unknown payloads use upper case",
+        {"accepts-valid", "tolerates-unknown", "converges"},
+        "datetimes with a lower-case t or z are refused (422): the lowercase-t-z feature, which "
+        "the covering phases of these three try (round-trips and idempotent judge only what was "
+        "accepted); lifecycles use upper case",
     ),
     _bug(
         "ascii-only",
@@ -539,8 +545,7 @@ CATALOG: tuple[SeededBug, ...] = (
         DeepNesting500,
         {"no-server-errors"},
         "JSON nested deeper than 32 levels fails with 500 (a depth guard whose error nothing "
-        "maps to 400); deep documents are a small share of no-server-errors' requests",
-        examples=300,
+        "maps to 400); the deep-arrays kind of garbage is one",
     ),
     _bug(
         "lone-surrogate-500",
@@ -551,9 +556,10 @@ CATALOG: tuple[SeededBug, ...] = (
     _bug(
         "unknown-enum-to-sentinel",
         UnknownEnumToSentinel,
-        {"tolerates-unknown", "round-trips"},
-        "enum strings outside the table are stored as OutdatedSdkVersion; lifecycles pass "
-        "through the unknown state 'scheduled' but no final snapshot is in it",
+        {"tolerates-unknown", "round-trips", "converges"},
+        "enum strings outside the table are stored as OutdatedSdkVersion; converges meets one in "
+        "its covering of unknown-enum; lifecycles pass through the unknown state 'scheduled' but "
+        "no final snapshot is in it",
     ),
     _bug(
         "truncates-to-seconds",
@@ -564,16 +570,17 @@ CATALOG: tuple[SeededBug, ...] = (
     _bug(
         "omits-empty",
         OmitsEmpty,
-        {"round-trips"},
+        {"round-trips", "converges"},
         "empty strings, lists and objects are dropped (Go's omitempty): not the same as absent; "
-        "lifecycle snapshots hold no empty values",
+        "lifecycle snapshots hold no empty values, the empty-string feature does",
     ),
     _bug(
         "fraction-as-milliseconds",
         FractionAsMilliseconds,
-        {"round-trips"},
+        {"round-trips", "converges"},
         "fraction digits are read as milliseconds whatever their number: another instant "
-        "unless there are exactly three (lifecycles always write three)",
+        "unless there are exactly three (lifecycles always write three; the fraction-digits "
+        "feature does not)",
     ),
     _bug(
         "repeat-is-conflict",

@@ -203,7 +203,7 @@ WITNESS: dict[str, Callable[[dict[str, Any], Edition], bool]] = {
         for s in _strings(p)
     ),
     "number-limits": lambda p, _ed: any(n >= 2**31 - 1 for n in _integers(p)),
-    "near-size-limit": lambda p, _ed: len(json.dumps(p).encode()) > 900_000,
+    "near-size-limit": lambda p, _ed: len(json.dumps(p).encode()) > 400_000,
 }
 
 

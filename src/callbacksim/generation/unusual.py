@@ -48,10 +48,11 @@ glob-keys                   attribute keys with glob and hash-tag characters (``
 nul-values                  strings holding U+0000 at the start, inside, at the end, or alone
 control-values              strings holding control characters, escape sequences and U+2028
 noncharacters               strings holding Unicode noncharacters (U+FFFE, U+FFFF, U+10FFFF)
-number-limits               integers at the 32-bit, 2^53 and 64-bit limits, and an extra property
-                            holding -0.0, the smallest and largest doubles
-near-size-limit             a body just under 1,000,000 bytes (the contract has a target accept
-                            1 MiB at least)
+number-limits               integers at the 32-bit, 2^53 and 64-bit limits (2^53 + 1 and
+                            2^63 - 1 always), and an extra property holding -0.0, the smallest
+                            and largest doubles
+near-size-limit             a body of 420,000 to 1,000,000 bytes (the contract has a target
+                            accept 1 MiB at least)
 ==========================  ===================================================================
 
 Where the kinds of keys and values come from: what real stores reserve, forbid or transform.
@@ -228,8 +229,10 @@ _INT_LIMITS = (
 _FLOAT_LIMITS = (-0.0, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 1e-7, 1e21)
 
 NEAR_SIZE_LIMIT = 1_000_000
-"""The body size ``near-size-limit`` aims just below, in bytes (under the 1 MiB that the contract
-has every target accept, with room for the features applied after it)."""
+"""The largest body ``near-size-limit`` makes, in bytes (under the 1 MiB that the contract has
+every target accept, with room for the features applied after it)."""
+_PAST_ITEM_LIMIT = 420_000
+"""The smallest: past DynamoDB's 400 KB item limit."""
 
 
 def _datetime_slots(payload: dict[str, Any], edition: Edition) -> list[tuple[dict[str, Any], str]]:
@@ -638,15 +641,19 @@ def _number_limits(ch: Chooser, payload: dict[str, Any], edition: Edition) -> bo
     slots = ["wrapupTimeoutMs", "alertingTimeoutMs", "timeoutSeconds", "priority"]
     if isinstance(payload.get("wrapup"), dict):
         slots.append("durationSeconds")
-    for _ in range(ch.between(1, 3)):
-        slot = ch.pick(slots)
+    first = ch.below(len(slots))
+    # The first integer a double cannot hold and the largest 64-bit one always go in; the other
+    # slots get limits drawn from the list.
+    values = [2**53 + 1, 2**63 - 1] + [ch.pick(_INT_LIMITS) for _ in range(ch.below(3))]
+    for i, value in enumerate(values):
+        slot = slots[(first + i) % len(slots)]
         if slot == "priority":
             holder = payload.setdefault("conversationRoutingData", {})
         elif slot == "durationSeconds":
             holder = payload["wrapup"]
         else:
             holder = payload
-        holder[slot] = ch.pick(_INT_LIMITS)
+        holder[slot] = value
     # Doubles at their limits go in a property the model does not define: no integer property
     # may hold them, and an extra property may be dropped, but must not make the write fail.
     payload["x-callbacksim-numbers"] = [ch.pick(_FLOAT_LIMITS) for _ in range(ch.between(1, 4))]
@@ -658,9 +665,10 @@ def _near_size_limit(ch: Chooser, payload: dict[str, Any], edition: Edition) -> 
     attributes = _attributes(payload)
     attributes[key] = ""
     size = len(dumps_payload(payload))
-    if size >= NEAR_SIZE_LIMIT:
+    wanted = ch.between(_PAST_ITEM_LIMIT, NEAR_SIZE_LIMIT)
+    if size >= wanted:
         return False
-    attributes[key] = ch.pick("abcxyz") * (NEAR_SIZE_LIMIT - size - ch.below(1000))
+    attributes[key] = ch.pick("abcxyz") * (wanted - size)
     return True
 
 

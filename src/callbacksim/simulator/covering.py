@@ -10,7 +10,8 @@ property            classes
 not-found           a participant and conversation never written; a participant never written
                     beside a stored one
 accepts-valid       the edge set (`callbacksim.generation.edge`): every enum value, every allowed
-                    state x disconnectType pair, every pairwise timestamp relation and presence
+                    state x disconnectType pair, every pairwise timestamp relation and presence;
+                    and every unusual feature
 rejects-invalid     every rule id of the edition and rule set
 no-server-errors    every kind of garbage body and header (`GARBAGE`)
 tolerates-unknown   every unusual feature, and an unknown value at every enum property
@@ -96,14 +97,20 @@ def _fixed(body: bytes, headers: dict[str, str] | None = None) -> Callable[[Choo
     return lambda _ch: (body, dict(headers or {}))
 
 
-def _deep(open_: bytes, close: bytes, ch: Chooser) -> tuple[bytes, dict[str, str]]:
-    n = ch.between(50, 3000)
-    return open_ * n + close * n, {}
+def _deep(lo: int, hi: int, ch: Chooser) -> tuple[bytes, dict[str, str]]:
+    n = ch.between(lo, hi)
+    return b"[" * n + b"]" * n, {}
 
 
 def _deep_object(ch: Chooser) -> tuple[bytes, dict[str, str]]:
-    n = ch.between(50, 3000)
+    n = ch.between(_GUARDED, _PARSED)
     return b'{"a":' * n + b"null" + b"}" * n, {}
+
+
+_GUARDED = 33
+"""Deeper than the shallowest depth guards (32 levels)..."""
+_PARSED = 1000
+"""...and shallow enough for parsers that stop at 1,024 levels to read it."""
 
 
 def _not_utf8(ch: Chooser) -> tuple[bytes, dict[str, str]]:
@@ -132,7 +139,8 @@ GARBAGE: tuple[Garbage, ...] = (
     Garbage("trailing-garbage", _fixed(b'{"id": "p1"} {"id": "p2"}')),
     Garbage("not-utf8", _not_utf8),
     Garbage("binary", _binary),
-    Garbage("deep-arrays", partial(_deep, b"[", b"]")),
+    Garbage("deep-arrays", partial(_deep, _GUARDED, _PARSED)),
+    Garbage("very-deep-arrays", partial(_deep, 1025, 100_000)),
     Garbage("deep-objects", _deep_object),
     Garbage("sequence-zero", _fixed(b"{}", {"X-Sequence": "0"})),
     Garbage("sequence-negative", _fixed(b"{}", {"X-Sequence": "-1"})),
@@ -167,6 +175,15 @@ def _unusual(edition: Edition, feature: str, ch: Chooser) -> tuple[dict[str, Any
 
 def _payload(edition: Edition, feature: str, ch: Chooser) -> dict[str, Any]:
     return build_unusual(ch, edition=edition, features=(feature,))[0]
+
+
+def _with_sequence(
+    edition: Edition, feature: str, ch: Chooser
+) -> tuple[dict[str, Any], int | None]:
+    """An unusual payload and its X-Sequence: none for every other feature (the last write wins
+    then), so that repeating both kinds of write is covered."""
+    sequence = ch.between(1, 1000) if list(FEATURES).index(feature) % 2 else None
+    return _payload(edition, feature, ch), sequence
 
 
 def _rewritten(edition: Edition, feature: str, ch: Chooser) -> Lifecycle:
@@ -260,8 +277,11 @@ def covering_plan(pid: str, edition: Edition, rules: RuleSet) -> CoveringPlan:
         return _not_found(edition, rules)
     if pid == "accepts-valid":
         recipes = edge_plan(edition)
-        cases = tuple(_edge_case(edition, rules, n, r) for n, r in enumerate(recipes))
-        return CoveringPlan(_edge_dimensions(edition), cases)
+        edges = tuple(_edge_case(edition, rules, n, r) for n, r in enumerate(recipes))
+        # Unusual payloads are valid participants too: a store must take every kind.
+        features = tuple(_features(edition, _unusual))
+        dimensions = {**_edge_dimensions(edition), "features": tuple(FEATURES)}
+        return CoveringPlan(dimensions, (*edges, *features))
     if pid == "rejects-invalid":
         ids = rule_ids(edition, rules)
         cases = tuple(
@@ -293,9 +313,7 @@ def covering_plan(pid: str, edition: Edition, rules: RuleSet) -> CoveringPlan:
     if pid == "round-trips":
         return _features_and_paths(edition, _payload)
     if pid == "idempotent":
-        return _features_and_paths(
-            edition, lambda ed, f, ch: (_payload(ed, f, ch), ch.between(1, 1000))
-        )
+        return _features_and_paths(edition, _with_sequence)
     if pid == "converges":
         return _features_and_paths(
             edition,
