@@ -52,7 +52,7 @@ number-limits               integers at the 32-bit, 2^53 and 64-bit limits (2^53
                             2^63 - 1 always), and an extra property holding -0.0, the smallest
                             and largest doubles
 near-size-limit             a body of 420,000 to 1,000,000 bytes (the contract has a target
-                            accept 1 MiB at least)
+                            accept 1 MiB at least); only when asked for by name
 ==========================  ===================================================================
 
 Where the kinds of keys and values come from: what real stores reserve, forbid or transform.
@@ -122,7 +122,14 @@ from callbacksim.wiretime import (
     parse_datetime,
 )
 
-__all__ = ["FEATURES", "KEY_KINDS", "UNKNOWN_ENUM_VALUES", "UnusualBug", "build_unusual"]
+__all__ = [
+    "FEATURES",
+    "KEY_KINDS",
+    "ON_REQUEST",
+    "UNKNOWN_ENUM_VALUES",
+    "UnusualBug",
+    "build_unusual",
+]
 
 
 class UnusualBug(AssertionError):
@@ -705,6 +712,10 @@ FEATURES: dict[str, Feature | None] = {
 }
 """Every feature, by name; ``None`` marks those applied while building."""
 
+ON_REQUEST = ("near-size-limit",)
+"""Features applied only when asked for by name, never drawn by default: bodies of up to 1 MB
+would swell fixture files and slow every test that draws unusual payloads."""
+
 # Nulls go last, into whatever every other feature left absent.
 _ORDER = (*(name for name in FEATURES if name != "explicit-null"), "explicit-null")
 
@@ -748,12 +759,13 @@ def build_unusual(
     """A valid payload with unusual features, and the names of the features it has.
 
     ``features`` asks for particular ones (each is applied where the payload allows it); by
-    default one to three are drawn. ``unknown_enum`` names the enum property (``state``,
-    ``voicemail.uploadStatus``...) that the ``unknown-enum`` feature changes; by default one is
-    drawn. The payload is valid in ``edition`` and every later one (`UnusualBug` otherwise).
+    default one to three are drawn (but none of `ON_REQUEST`). ``unknown_enum`` names the enum
+    property (``state``, ``voicemail.uploadStatus``...) that the ``unknown-enum`` feature
+    changes; by default one is drawn. The payload is valid in ``edition`` and every later one
+    (`UnusualBug` otherwise).
     """
     if features is None:
-        names = list(FEATURES)
+        names = [name for name in FEATURES if name not in ON_REQUEST]
         wanted = {ch.pick(names) for _ in range(ch.between(1, 3))}
     else:
         unknown = set(features) - set(FEATURES)

@@ -203,8 +203,9 @@ class Outcome:
             "covered": {d: {"covered": c, "total": t} for d, (c, t) in self.covered.items()},
             "coveringSeconds": round(self.covering_seconds, 3),
             "explored": self.explored,
-            "coverage": self.coverage(),
         }
+        if self.status is not Status.SKIPPED:
+            out["coverage"] = self.coverage()
         if self.untried:
             out["untried"] = {d: list(ns) for d, ns in self.untried.items()}
         if self.unexercised:

@@ -313,8 +313,9 @@ def unusual_payloads(
 ) -> st.SearchStrategy[Unusual]:
     """Valid payloads with unusual features (see `FEATURES`) that a correct service must accept.
 
-    ``features`` asks for particular ones; by default one to three are drawn. Shrinks toward one
-    feature on a small participant.
+    ``features`` asks for particular ones; by default one to three are drawn (``near-size-limit``,
+    whose bodies reach 1 MB, only when asked for). Shrinks toward one feature on a small
+    participant.
     """
     ed = _check_edition(edition)
     wanted = None if features is None else tuple(features)
