@@ -501,13 +501,13 @@ class SeededBug:
     expected: frozenset[str]
     """The properties this bug breaks, and no others."""
     why: str
-    examples: int = 30
+    examples: int = 15
     """Explored examples per property that catch it with seed 0, after the covering phases
     (deterministically: see test_checks)."""
 
 
 def _bug(
-    id: str, store: type[Store], expected: set[str], why: str, examples: int = 30
+    id: str, store: type[Store], expected: set[str], why: str, examples: int = 15
 ) -> SeededBug:
     return SeededBug(id, store, frozenset(expected), why, examples)
 

@@ -8,6 +8,7 @@ fixed seed they are deterministic: the budget is only a cap that a loaded machin
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import subprocess
@@ -28,13 +29,16 @@ from callbacksim.simulator.client import HttpClient, Request
 from callbacksim.simulator.properties import PROPERTIES, Outcome
 from callbacksim.target import BackgroundServer, ServerConfig
 
-EXAMPLES = 30
+EXAMPLES = 15
 """Explored examples per property for the correct store, after the covering phases (each seeded
 bug says how many catch it)."""
 
+CONCURRENCY = 16
+"""Lifecycles replayed at once by ``isolated`` (four waves of them)."""
+
 CAP = 120.0
 """The time budget of a catalog run: a cap only, shared by weight across the properties, so
-that the example counts decide even on a loaded machine (a run takes about 3 s)."""
+that the example counts decide even on a loaded machine (a run takes a few seconds)."""
 
 CLI = [sys.executable, "-m", "callbacksim.cli"]
 
@@ -49,7 +53,14 @@ def failed(outcomes: list[Outcome]) -> set[str]:
 
 def check_catalog_target(url: str, examples: int = EXAMPLES) -> list[Outcome]:
     # Shrinking is cut short: which properties fail is what is judged here, not how small.
-    cfg = CheckConfig(url=url, budget=CAP, seed=0, max_examples=examples, shrink_seconds=2.0)
+    cfg = CheckConfig(
+        url=url,
+        budget=CAP,
+        seed=0,
+        max_examples=examples,
+        shrink_seconds=2.0,
+        concurrency=CONCURRENCY,
+    )
     return run_checks(cfg)
 
 
@@ -376,7 +387,9 @@ def test_the_reference_target_of_each_edition_checked_in_each_edition(
     one. On an older target, rejects-invalid alone fails: the newer edition's rules are not its
     own, and the failure says so."""
     with BackgroundServer(ServerConfig(edition=target)) as url:
-        cfg = CheckConfig(url=url, budget=CAP, seed=0, edition=checked, max_examples=25)
+        cfg = CheckConfig(
+            url=url, budget=CAP, seed=0, edition=checked, max_examples=10, concurrency=8
+        )
         outcomes = by_id(run_checks(cfg))
     assert list(outcomes) == list(PROPERTIES)
     for pid, outcome in outcomes.items():
@@ -493,3 +506,28 @@ def test_cli_missing_credentials_are_a_usage_error() -> None:
             "Authorization: Bearer s3cret",
         )
     assert with_token.returncode == 0, with_token.stdout + with_token.stderr
+
+
+class _Slow(Store):
+    """A correct store that takes its time over every write."""
+
+    async def put(self, cid: str, pid: str, sequence: int | None, sent: bytes, body: bytes) -> str:
+        await asyncio.sleep(0.05)
+        return await super().put(cid, pid, sequence, sent, body)
+
+
+def test_a_budget_too_small_for_the_covering_phase_is_said_with_a_better_budget() -> None:
+    with running(app(_Slow)) as url:
+        cfg = CheckConfig(url=url, budget=1.0, seed=0, properties=("round-trips",))
+        (outcome,) = run_checks(cfg)
+    assert outcome.status == "passed"
+    assert not outcome.complete
+    assert outcome.verdict == "holds, partly covered"
+    assert outcome.explored == 0
+    covered, total = outcome.covered["features"]
+    assert covered < total
+    untried = {(d, n) for d, names in outcome.untried.items() for n in names}
+    assert ("paths", "hold") in untried
+    assert outcome.suggested_budget is not None
+    assert outcome.suggested_budget > 1.0
+    assert f"about {outcome.suggested_budget:g} s" in outcome.coverage()

@@ -645,10 +645,11 @@ def _size(example: Any) -> int:
 
 
 def _suggested_budget(cfg: CheckConfig, fraction: float, tally: _Tally, seconds: float) -> float:
-    """A budget that would let the whole covering phase run, with room to explore after it."""
-    total = len(tally.plan.cases)
-    needed = seconds / max(1, tally.cases) * total
-    return float(math.ceil(needed * 2 / max(fraction, 1e-3) / 10) * 10)
+    """A budget that would let the whole covering phase run, with as much again to explore after
+    it: the time per case so far, for every case, over the property's share of the budget."""
+    needed = seconds / max(1, tally.cases) * len(tally.plan.cases)
+    budget = math.ceil(needed * 2 / max(fraction, 1e-3) / 10) * 10
+    return float(max(budget, math.ceil(cfg.budget / 10) * 10 + 10))
 
 
 def _property(
@@ -672,19 +673,19 @@ def _property(
         try:
             body(session, draw_example(case, cfg.seed))
         except _Broken as broken:
+            covering_seconds = time.monotonic() - started
             try:
                 failure, more = _research(case, body, cfg, client, adapter, broken)
             except Exception as exc:  # a bug in the harness, not in the target
                 return _crashed(pid, exc, tally.cases + 1, started)
-            examples = tally.cases + 1 + more
             return Outcome(
                 pid,
                 Status.FAILED,
-                examples,
+                tally.cases + 1 + more,
                 time.monotonic() - started,
                 failure,
                 covered=tally.counts(),
-                covering_seconds=time.monotonic() - started,
+                covering_seconds=covering_seconds,
             )
         except Exception as exc:  # a bug in the harness, not in the target
             return _crashed(pid, exc, tally.cases, started)
