@@ -342,6 +342,10 @@ def test_the_coverage_of_each_property_is_said_in_words() -> None:
 def test_the_page_shows_coverage_and_never_a_plain_pass_for_a_partial_one() -> None:
     root = parse(page(outcomes=covered_outcomes()))
     assert root.findtext("head/title") == "callbacksim run: FAIL"  # idempotent was not exercised
+    summary = " ".join(p.text or "" for p in root.iter("p") if p.get("class") == "summary")
+    assert "did not hold: idempotent" in summary
+    assert "Partly covered" in summary
+    assert "round-trips" in summary
     rows = {r.get("id"): r for r in root.iter("tr") if r.get("id")}
     cells = {pid: [c.text or "" for c in row.iter("td")] for pid, row in rows.items()}
     assert "rules 71/71" in cells["property-rejects-invalid"][5]

@@ -44,7 +44,7 @@ _STYLE = (
     "td.n{text-align:right;font-family:monospace}"
     "pre{background:#f5f5f5;border:1px solid #ddd;padding:6px;white-space:pre-wrap;"
     "word-break:break-all;font-size:12px;margin:4px 0}"
-    ".verdict{font-weight:bold;color:#fff;padding:1px 6px;border-radius:3px}"
+    ".verdict{font-weight:bold;color:#fff;padding:1px 6px;border-radius:3px;white-space:nowrap}"
     ".banner{font-size:1.2em;padding:8px 12px;border-radius:4px;color:#fff}"
     ".ok{background:#2e7d32}.bad{background:#c62828}.muted{color:#757575}"
     "svg{max-width:100%;height:auto;display:block;margin:0.5em 0}"
@@ -288,6 +288,7 @@ def html_report(
     # Rejections are not failures here: with reordering on, a stale sequence is rightly refused
     # (409). What matters is that nothing failed and everything converged.
     verdict = "PASS" if held and (result is None or result.converged) else "FAIL"
+    partial = [o.id for o in outcomes if o.status == "passed" and not o.complete]
     lines = [
         f"Properties: all {len(outcomes)} held."
         if held
@@ -295,6 +296,11 @@ def html_report(
         + ", ".join(o.id for o in bad)
         + ".",
     ]
+    if partial:
+        lines.append(
+            f"Partly covered (they hold for what was tried; a larger budget tries the rest): "
+            f"{', '.join(partial)}."
+        )
     if result is None:
         lines.append("Replay: not run.")
     elif not result.read_back:

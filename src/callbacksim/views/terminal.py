@@ -85,7 +85,7 @@ class CheckReporter:
             if f.requests:
                 self.console.print("reproduce:")
                 for request in f.requests[-8:]:
-                    self.console.print(request.curl(self.url), markup=False)
+                    self.console.print(_clipped(request.curl(self.url)), markup=False)
         for outcome in idle:
             self.console.print(f"[red]{outcome.id} was not exercised[/red]: {outcome.note}")
         for outcome in partial:
@@ -104,6 +104,19 @@ class CheckReporter:
         self.console.print(
             f"\n{held} held, {len(failed)} failed, {len(idle)} not exercised: {verdict}"
         )
+
+
+_SHOWN = 4000
+"""Characters of a reproducer shown in the terminal; reports written to files have all of it."""
+
+
+def _clipped(command: str) -> str:
+    if len(command) <= _SHOWN:
+        return command
+    return (
+        f"{command[:_SHOWN]}\n... ({len(command):,} characters in all: write the report with "
+        "--report FILE for the whole reproducer)"
+    )
 
 
 def junit_xml(outcomes: list[Outcome], url: str) -> bytes:
