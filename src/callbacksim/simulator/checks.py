@@ -122,6 +122,10 @@ class CheckConfig:
             raise UsageError(msg)
 
 
+_FIRST_REQUEST_ESTIMATE = 0.005
+"""Seconds a request of a covering phase is expected to take before any was measured (the
+reference target answers in 2 to 5 ms)."""
+
 _RESEARCH_DRAWS = 8
 """Examples of a failing covering example's class drawn again, to find a smaller failure."""
 
@@ -778,8 +782,12 @@ def run_checks(
     on_done: Callable[[Outcome], None] | None = None,
     client: HttpClient | None = None,
 ) -> list[Outcome]:
-    """Check every property of ``cfg.properties`` in order; the time budget is shared by weight,
-    and what a property leaves unused passes on to the next."""
+    """Check every property of ``cfg.properties`` in order.
+
+    The time budget goes to the covering phases first: each property's deadline leaves, out of
+    what remains, enough for the covering phases still to come (estimated from their requests and
+    the time per request so far); the rest is shared by weight for exploring, and what a property
+    leaves unused passes on to the next."""
     adapter = load_adapter(cfg.adapter)
     own = client is None
     http = client or HttpClient(cfg.url, headers=cfg.headers, timeout=cfg.timeout)
@@ -799,19 +807,29 @@ def run_checks(
         # Worked out before the clock starts: the budget is for talking to the target.
         plans = {pid: covering_plan(pid, cfg.edition, cfg.rules) for pid in chosen}
         start = time.monotonic()
+        per_cost, cost_done, covering_done = _FIRST_REQUEST_ESTIMATE, 0.0, 0.0
         for index, pid in enumerate(chosen):
+            plan = plans[pid]
             remaining = cfg.budget - (time.monotonic() - start)
+            reserve = per_cost * sum(plans[p].cost for p in chosen[index:])
             weights = sum(PROPERTIES[p].weight for p in chosen[index:])
-            share = max(0.5, remaining * PROPERTIES[pid].weight / weights)
-            deadline = time.monotonic() + share
+            exploring = max(0.0, remaining - reserve) * PROPERTIES[pid].weight / weights
+            covering = min(per_cost * plan.cost, max(0.0, remaining))
+            deadline = time.monotonic() + max(0.5, covering + exploring)
             if on_start:
                 on_start(pid)
             if pid == "isolated":
                 outcome = _isolated(cfg, http, adapter, deadline)
             else:
                 fraction = PROPERTIES[pid].weight / total_weight
-                outcome = _property(pid, plans[pid], cfg, http, adapter, deadline, fraction)
+                outcome = _property(pid, plan, cfg, http, adapter, deadline, fraction)
             outcomes.append(outcome)
+            if plan.cases:
+                tried = min(1.0, (outcome.examples - outcome.explored) / len(plan.cases))
+                cost_done += plan.cost * tried
+                covering_done += outcome.covering_seconds
+            if cost_done:
+                per_cost = covering_done / cost_done
             if on_done:
                 on_done(outcome)
     finally:

@@ -66,6 +66,8 @@ class Case:
     classes: tuple[tuple[str, str], ...]
     """(dimension, class) pairs: ``("rules", "order.start<=end")``."""
     build: Callable[[Chooser], Any] = attrs.field(eq=False, repr=False)
+    cost: float = 1.0
+    """About how many requests it sends (to share the budget out before it is measured)."""
 
 
 @attrs.frozen
@@ -75,6 +77,11 @@ class CoveringPlan:
 
     dimensions: dict[str, tuple[str, ...]]
     cases: tuple[Case, ...]
+
+    @property
+    def cost(self) -> float:
+        """About how many requests the whole phase sends."""
+        return sum(case.cost for case in self.cases)
 
 
 def example_seed(seed: int, label: str) -> int:
@@ -203,20 +210,20 @@ _EVERY_FAULT = Faults(duplicates=1.0, reorder=1.0)
 """A rewritten participant's two snapshots arrive newest first, each twice."""
 
 
-def _features(edition: Edition, make: Callable[[Edition, str, Chooser], Any]) -> Iterator[Case]:
+def _features(
+    edition: Edition, make: Callable[[Edition, str, Chooser], Any], cost: float
+) -> Iterator[Case]:
     for feature in FEATURES:
-        yield Case(f"feature {feature}", (("features", feature),), partial(make, edition, feature))
+        build = partial(make, edition, feature)
+        yield Case(f"feature {feature}", (("features", feature),), build, cost)
 
 
 def _lifecycle_paths(
-    edition: Edition, wrap: Callable[[Lifecycle], Any] = lambda lc: lc
+    edition: Edition, wrap: Callable[[Lifecycle], Any], cost: float
 ) -> Iterator[Case]:
     for path in _paths(edition):
-        yield Case(
-            f"path {path}",
-            (("paths", path),),
-            partial(_wrapped, wrap, edition, path),
-        )
+        build = partial(_wrapped, wrap, edition, path)
+        yield Case(f"path {path}", (("paths", path),), build, cost)
 
 
 def _wrapped(wrap: Callable[[Lifecycle], Any], edition: Edition, path: str, ch: Chooser) -> Any:
@@ -234,9 +241,12 @@ def _unknown_at(edition: Edition, path: str, ch: Chooser) -> Any:
 def _features_and_paths(
     edition: Edition,
     make: Callable[[Edition, str, Chooser], Any],
+    costs: tuple[float, float],
     wrap: Callable[[Lifecycle], Any] = lambda lc: lc,
 ) -> CoveringPlan:
-    cases = (*_features(edition, make), *_lifecycle_paths(edition, wrap))
+    """Every feature and every path; ``costs`` are the requests of a feature case and of a path
+    case (a lifecycle has a dozen snapshots or so)."""
+    cases = (*_features(edition, make, costs[0]), *_lifecycle_paths(edition, wrap, costs[1]))
     return CoveringPlan({"features": tuple(FEATURES), "paths": _paths(edition)}, cases)
 
 
@@ -265,8 +275,8 @@ def _not_found(edition: Edition, rules: RuleSet) -> CoveringPlan:
 
     alone, beside = "never-written participant", "never-written participant beside a stored one"
     cases = (
-        Case(alone, (("cases", alone),), partial(payload, False)),
-        Case(beside, (("cases", beside),), partial(payload, True)),
+        Case(alone, (("cases", alone),), partial(payload, False), 2),
+        Case(beside, (("cases", beside),), partial(payload, True), 2),
     )
     return CoveringPlan({"cases": (alone, beside)}, cases)
 
@@ -279,7 +289,7 @@ def covering_plan(pid: str, edition: Edition, rules: RuleSet) -> CoveringPlan:
         recipes = edge_plan(edition)
         edges = tuple(_edge_case(edition, rules, n, r) for n, r in enumerate(recipes))
         # Unusual payloads are valid participants too: a store must take every kind.
-        features = tuple(_features(edition, _unusual))
+        features = tuple(_features(edition, _unusual, 1))
         dimensions = {**_edge_dimensions(edition), "features": tuple(FEATURES)}
         return CoveringPlan(dimensions, (*edges, *features))
     if pid == "rejects-invalid":
@@ -303,21 +313,23 @@ def covering_plan(pid: str, edition: Edition, rules: RuleSet) -> CoveringPlan:
                 f"unknown value at {path}",
                 (("enum properties", path),),
                 partial(_unknown_at, edition, path),
+                2,
             )
             for path in paths
         )
-        features = tuple(_features(edition, _unusual))
+        features = tuple(_features(edition, _unusual, 2))
         return CoveringPlan(
             {"features": tuple(FEATURES), "enum properties": paths}, (*features, *enums)
         )
     if pid == "round-trips":
-        return _features_and_paths(edition, _payload)
+        return _features_and_paths(edition, _payload, (2, 24))
     if pid == "idempotent":
-        return _features_and_paths(edition, _with_sequence)
+        return _features_and_paths(edition, _with_sequence, (4, 22))
     if pid == "converges":
         return _features_and_paths(
             edition,
             lambda ed, f, ch: (_rewritten(ed, f, ch), _EVERY_FAULT, 0),
+            (7, 18),
             lambda lc: (lc, True, 0),
         )
     return CoveringPlan({}, ())
