@@ -403,6 +403,7 @@ def test_the_reference_target_of_each_edition_checked_in_each_edition(
         assert outcome.examples > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pid", ["accepts-valid", "tolerates-unknown", "round-trips"])
 def test_a_store_on_a_newer_edition_is_no_false_alarm_when_checked_in_an_older_one(
     pid: str,

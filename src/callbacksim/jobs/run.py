@@ -196,9 +196,9 @@ def run_main_job(job: RunJob, out: TextIO | None = None) -> int:
             )
             console.print(f"HTML report: {job.html}")
         verdict = "every property held" if held else "some properties FAILED"
+        verdict += ", the replay converged" if converged else ", the replay did NOT converge"
         partial = [o.id for o in outcomes if o.status == "passed" and not o.complete]
         if partial:
-            verdict += f" ({', '.join(partial)} only for what was tried)"
-        verdict += ", the replay converged" if converged else ", the replay did NOT converge"
+            verdict += f"; {', '.join(partial)} held only for what was tried (a larger budget)"
         console.print(f"\n[bold]{verdict}[/bold]")
         return 0 if held and converged else 1
