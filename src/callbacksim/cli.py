@@ -576,7 +576,7 @@ def _check(args: argparse.Namespace) -> int:
     from callbacksim.views.terminal import CheckReporter, junit_xml
 
     headers = dict(args.header or [])
-    require_reachable(args.url, headers, args.timeout)
+    require_reachable(args.url, headers, args.timeout, store=args.adapter == "store")
     keep_hypothesis_files_in_the_user_cache()
     chosen = [p for p in PROPERTIES if p in (args.properties or PROPERTIES)]
     chosen = [p for p in chosen if p not in (args.skip or [])]
@@ -605,12 +605,15 @@ def _check(args: argparse.Namespace) -> int:
         report = {
             "target": args.url,
             "seed": args.seed,
+            "edition": args.edition.value,
+            "rules": args.rules.value,
+            "budget": args.budget,
             "properties": [o.to_json(args.url) for o in everything],
         }
         Path(args.report).write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     if args.junit:
         Path(args.junit).write_bytes(junit_xml(everything, args.url))
-    return 1 if any(o.status == "failed" for o in outcomes) else 0
+    return 1 if any(o.status in ("failed", "not-exercised") for o in outcomes) else 0
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -150,7 +150,7 @@ def run_main_job(job: RunJob, out: TextIO | None = None) -> int:
             console.print(f"[bold]callbacksim run[/bold]: started the reference target at {url}")
         else:
             url = job.target
-            require_reachable(url, job.headers, 10.0)
+            require_reachable(url, job.headers, 10.0, store=True)
             console.print(f"[bold]callbacksim run[/bold]: target {url}")
         console.rule("1. property checks")
         reporter = CheckReporter(out, url)
@@ -202,5 +202,8 @@ def run_main_job(job: RunJob, out: TextIO | None = None) -> int:
             console.print(f"HTML report: {job.html}")
         verdict = "every property held" if held else "some properties FAILED"
         verdict += ", the replay converged" if converged else ", the replay did NOT converge"
+        partial = [o.id for o in outcomes if o.status == "passed" and not o.complete]
+        if partial:
+            verdict += f"; {', '.join(partial)} held only for what was tried (a larger budget)"
         console.print(f"\n[bold]{verdict}[/bold]")
         return 0 if held and converged else 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import shlex
 import threading
+import uuid
 from collections.abc import Awaitable, Coroutine, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -151,11 +152,38 @@ class HttpClient:
         self.close()
 
 
-def require_reachable(url: str, headers: Mapping[str, str], timeout: float) -> None:
-    """Return when ``url`` answers ``GET /health`` at all (any status); `UsageError` saying why
-    not otherwise."""
+def require_reachable(
+    url: str, headers: Mapping[str, str], timeout: float, *, store: bool = False
+) -> None:
+    """Return when ``url`` answers ``GET /health``; `UsageError` saying why not otherwise.
+
+    Any answer will do, unless ``store`` says ``url`` is a participant store's base URL: then
+    ``/health`` must be there (not 404), and neither it nor a read of a participant never written
+    (the first request a check sends) may answer 401 or 403, so that a wrong base URL or missing
+    credentials are said at once instead of showing as properties that fail, or never get tried.
+    """
     with HttpClient(url, headers=headers, timeout=timeout) as client:
         answer = client.request(Request("GET", "/health"))
-    if answer.status is None:
-        msg = f"cannot reach {url}: {answer.error}; is the service running?"
+        if answer.status is None:
+            msg = f"cannot reach {url}: {answer.error}; is the service running?"
+            raise UsageError(msg)
+        if not store:
+            return
+        if answer.status == 404:
+            msg = (
+                f"{url} has no GET /health (it answered 404): give the participant store's base "
+                "URL, the one under which /health and /conversations/... answer"
+            )
+            raise UsageError(msg)
+        _require_credentials(url, "/health", answer)
+        probe = f"/conversations/{uuid.uuid4()}/participants/{uuid.uuid4()}"
+        _require_credentials(url, probe, client.request(Request("GET", probe)))
+
+
+def _require_credentials(url: str, path: str, answer: Response) -> None:
+    if answer.status in (401, 403):
+        msg = (
+            f"{url} answered {answer.status} to GET {path}: send the credentials it needs "
+            "(--header 'Authorization: Bearer TOKEN')"
+        )
         raise UsageError(msg)
