@@ -141,13 +141,13 @@ class Source:
         a timestamp is left parsed in ``name``."""
         line, kind = self._line, spec.kind
         if kind is Kind.STRING or kind is Kind.ENUM:
-            line(depth, f"if type({name}) is not str:")
+            line(depth, f"if {_not_str(name)}:")
         elif kind is Kind.BOOLEAN:
             line(depth, f"if {name} is not True and {name} is not False:")
         elif kind is Kind.INTEGER:
             line(depth, f"if type({name}) is not int:")
         elif kind is Kind.DATETIME:
-            line(depth, f"if type({name}) is not str:")
+            line(depth, f"if {_not_str(name)}:")
             line(depth + 1, "return False")
             # A ValueError from either parser ends the pass (the caller falls back).
             line(depth, f"{name} = _iso({name}) if _usual({name}) else _parse({name})")
@@ -158,7 +158,7 @@ class Source:
             line(depth + 1, "return False")
             each = items or f"{name}.values()"
             line(depth, f"for x in {each}:")
-            line(depth + 1, "if type(x) is not str:")
+            line(depth + 1, f"if {_not_str('x')}:")
             line(depth + 2, "return False")
             return
         elif kind is Kind.OBJECT:
@@ -184,6 +184,11 @@ class Source:
             self._line(depth, f"{name} = {obj}.get({inner.wire!r})")
             self._line(depth, f"if {name} is not None:")
             self._value(inner, name, depth + 1, path)
+
+
+def _not_str(name: str) -> str:
+    # Enum members (StrEnum) are strings too; the first test decides for plain ones, cheaply.
+    return f"type({name}) is not str and not isinstance({name}, str)"
 
 
 def _fields(spec: FieldSpec) -> tuple[FieldSpec, ...]:
