@@ -18,8 +18,9 @@ Payload errors answer ``{"errors": [{"rule", "path", "message"}, ...]}``; every 
 unknown paths 404, whatever the token. The body is read as JSON whatever its Content-Type.
 
 Every store operation runs on one dedicated thread, and a write's read-compare-write of the
-sequence is one ``BEGIN IMMEDIATE`` transaction, committed before the answer is sent: an
-acknowledged write survives the process being killed, and writers never interleave.
+sequence runs inside a ``BEGIN IMMEDIATE`` transaction (shared with the writes that arrived at the
+same time, see `callbacksim.target.store`), committed before the answer is sent: an acknowledged
+write survives the process being killed, and writers never interleave.
 
 This module builds the aiohttp application (`make_app`); `callbacksim.target.run` runs it.
 """
