@@ -16,9 +16,14 @@ of its own (both targets get the same ones); the script checks every answer is a
 median requests/s of each side and their ratio are printed, and the targets' CPU time per request
 (which other load on a shared machine disturbs less).
 
+The databases live in a temporary directory (or DIR); how many single-row commits a second
+that disk takes is measured first and printed, since with a slow ``fsync`` the bare store, which
+pays one per write, waits on the disk, while the reference target commits the writes that arrive
+together in one transaction (durable all the same: none is answered before its commit).
+
 Target: callbacksim at least 0.8 of the bare store's requests/s.
 
-Usage: ``python benchmarks/bench_target.py [LIFECYCLES]`` (default 2000 per round).
+Usage: ``python benchmarks/bench_target.py [LIFECYCLES [DIR]]`` (default 2000 per round).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import asyncio
 import itertools
 import os
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -41,6 +47,7 @@ from callbacksim.generation.lifecycle import LifecycleStream
 from callbacksim.generation.participants import ANCHOR_MS
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+DIR = sys.argv[2] if len(sys.argv) > 2 else None
 CONCURRENCY = 32
 ROUNDS = 3
 TARGET_RATIO = 0.8
@@ -186,6 +193,23 @@ async def load(url: str, work: list[list[Request]]) -> tuple[float, dict[int, in
         return time.perf_counter() - started, statuses
 
 
+def commit_rate(directory: Path, n: int = 500) -> float:
+    """Single-row commits a second into SQLite (WAL, synchronous FULL) in ``directory``."""
+    db = sqlite3.connect(directory / "probe.sqlite3", isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        db.execute("CREATE TABLE probe (k INTEGER PRIMARY KEY, v BLOB)")
+        started = time.perf_counter()
+        for i in range(n):
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT INTO probe VALUES (?, ?)", (i, b"x" * 1000))
+            db.execute("COMMIT")
+        return n / (time.perf_counter() - started)
+    finally:
+        db.close()
+
+
 def main() -> None:
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     mine = cpus[0] if cpus else None
@@ -194,13 +218,15 @@ def main() -> None:
         os.sched_setaffinity(0, {mine})
     rounds = [conversations(100 + i, N) for i in range(ROUNDS + 1)]
     n = sum(len(c) for c in rounds[1])
-    with tempfile.TemporaryDirectory(prefix="callbacksim-bench-") as temp:
+    with tempfile.TemporaryDirectory(prefix="callbacksim-bench-", dir=DIR) as temp:
+        disk = commit_rate(Path(temp))
         targets = [
             Target("bare", BARE, Path(temp) / "bare.sqlite3", other),
             Target("callbacksim", REFERENCE, Path(temp) / "reference.sqlite3", other),
         ]
         print("== the reference target against a bare aiohttp + SQLite store")
         print(f"  lifecycles {N:,} per round, about {n:,} PUTs; concurrency {CONCURRENCY}")
+        print(f"  databases in {temp}: {disk:,.0f} single-row commits/s")
         print(
             f"  client on CPU {mine}, targets on CPU {other if other is not None else 'shared'}"
         )

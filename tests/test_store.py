@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from callbacksim.target.store import PutOutcome, PutResult, Store
+from callbacksim.target.store import SCHEMA, PutOutcome, PutResult, Store, _read_group
 
 
 class CountingStore(Store):
@@ -27,13 +27,13 @@ class CountingStore(Store):
 
 
 class FailingStore(CountingStore):
-    """A store whose writes of participant ``bad`` fail."""
+    """A store that cannot write participant ``bad``, nor any group that holds it."""
 
-    def _put(self, db: sqlite3.Connection, cid: str, pid: str, *rest: Any) -> PutResult:
-        if pid == "bad":
+    def _apply(self, db: sqlite3.Connection, writes: Sequence[Any]) -> list[PutResult]:
+        if any(w[1] == "bad" for w in writes):
             msg = "the disk said no"
             raise sqlite3.OperationalError(msg)
-        return super()._put(db, cid, pid, *rest)
+        return super()._apply(db, writes)
 
 
 def serial(writes: list[tuple[str, int | None, bytes]]) -> list[tuple[PutOutcome, int | None]]:
@@ -158,3 +158,47 @@ def test_a_closed_store_refuses_writes(tmp_path: Path) -> None:
             await store.put("c", "p", 1, b"d", b"x")
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("n", [1, 3, 200])
+def test_a_group_is_read_through_the_primary_key(n: int) -> None:
+    """Reading a group looks each key up; it never scans the table (which grows)."""
+    db = sqlite3.connect(":memory:")
+    db.execute(SCHEMA)
+    keys = [x for i in range(n) for x in ("c", f"p{i}")]
+    plan = " | ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + _read_group(n), keys))
+    assert "SEARCH p USING INDEX" in plan, plan
+    assert "SCAN p" not in plan, plan
+    assert "SCAN participants" not in plan, plan
+
+
+class BrokenStore(Store):
+    """A store whose thread fails outside any write the first time it commits."""
+
+    broken = True
+
+    def _commit(self, writes: Sequence[Any]) -> list[PutResult | Exception]:
+        if self.broken:
+            self.broken = False
+            msg = "the store thread tripped"
+            raise RuntimeError(msg)
+        return super()._commit(writes)
+
+
+def test_a_failure_of_the_store_thread_fails_the_writes_in_hand_and_no_more(
+    tmp_path: Path,
+) -> None:
+    async def main() -> tuple[list[Any], PutResult]:
+        store = BrokenStore(tmp_path / "db.sqlite3")
+        await store.open()
+        try:
+            first = await put_all(store, [(f"p{i}", 1, b"x") for i in range(5)])
+            after = await store.put("c", "later", 1, b"d", b"x")
+        finally:
+            await store.close()
+        return first, after
+
+    first, after = asyncio.run(main())
+    assert any(isinstance(r, RuntimeError) for r in first)
+    assert all(isinstance(r, RuntimeError | PutResult) for r in first)
+    assert after == PutResult(PutOutcome.CREATED, 1)

@@ -57,6 +57,43 @@ _T = TypeVar("_T")
 _Write = tuple[str, str, int | None, bytes, bytes, "asyncio.Future[PutResult]"]
 
 
+_GROUP = 200
+"""Rows per statement when a group is read or written (well under SQLite's parameter limit)."""
+
+
+def _read_group(n: int) -> str:
+    """The query for the stored (conversation, participant, sequence, digest) of ``n`` keys.
+
+    The keys are joined to the table, keys first (CROSS JOIN fixes the order), so that each is
+    one look-up in the primary key; ``(conversation, participant) IN (VALUES ...)`` scans the
+    whole table instead.
+    """
+    values = ",".join(["(?, ?)"] * n)
+    return (
+        "SELECT p.conversation, p.participant, p.sequence, p.digest "
+        f"FROM (VALUES {values}) AS k CROSS JOIN participants AS p "
+        "ON p.conversation = k.column1 AND p.participant = k.column2"
+    )
+
+
+def _decide(
+    row: tuple[int | None, bytes] | None, sequence: int | None, digest: bytes
+) -> tuple[PutResult, bool]:
+    """The outcome of a write given the stored (sequence, digest) or None, and whether the write
+    is stored: the ``X-Sequence`` rule."""
+    if row is None:
+        return PutResult(PutOutcome.CREATED, sequence), True
+    stored, stored_digest = row
+    if sequence is None or stored is None or sequence > stored:
+        # Without a sequence the body is replaced and the stored sequence kept.
+        kept = stored if sequence is None else sequence
+        return PutResult(PutOutcome.REPLACED, kept), True
+    if sequence == stored:
+        outcome = PutOutcome.UNCHANGED if stored_digest == digest else PutOutcome.CONFLICT
+        return PutResult(outcome, stored), False
+    return PutResult(PutOutcome.STALE, stored), False
+
+
 def _settle(writes: Sequence[_Write], outcomes: Sequence[PutResult | Exception]) -> None:
     """On the event loop: each write's future gets its outcome (unless its request has gone)."""
     for write, outcome in zip(writes, outcomes, strict=True):
@@ -149,15 +186,29 @@ class Store:
 
     def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
         """On the store thread: commit the waiting writes, a group at a time, until none wait."""
-        while True:
+        writes: list[_Write] = []
+        try:
+            while True:
+                with self._lock:
+                    writes, self._waiting = self._waiting, []
+                    if not writes:
+                        self._draining = False
+                        return
+                outcomes = self._commit(writes)
+                with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+                    loop.call_soon_threadsafe(_settle, writes, outcomes)
+                writes = []
+        except BaseException as exc:
+            # Not a failed write (those are outcomes) but a failure of the store thread: the
+            # writes in hand and those waiting fail with it, and the next write starts afresh.
             with self._lock:
-                writes, self._waiting = self._waiting, []
-                if not writes:
-                    self._draining = False
-                    return
-            outcomes = self._commit(writes)
-            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
-                loop.call_soon_threadsafe(_settle, writes, outcomes)
+                writes += self._waiting
+                self._waiting = []
+                self._draining = False
+            failure = exc if isinstance(exc, Exception) else RuntimeError(repr(exc))
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, writes, [failure] * len(writes))
+            raise
 
     def _commit(self, writes: Sequence[_Write]) -> list[PutResult | Exception]:
         """The writes in one transaction; if it fails, each in a transaction of its own."""
@@ -167,7 +218,7 @@ class Store:
         except Exception as exc:
             return [exc] * len(writes)
         try:
-            results: list[PutResult | Exception] = [self._put(db, *w[:5]) for w in writes]
+            results: list[PutResult | Exception] = list(self._apply(db, writes))
             db.execute("COMMIT")
         except Exception as exc:
             with contextlib.suppress(sqlite3.Error):
@@ -177,41 +228,39 @@ class Store:
             return [self._commit([w])[0] for w in writes]
         return results
 
-    def _put(
-        self,
-        db: sqlite3.Connection,
-        cid: str,
-        pid: str,
-        sequence: int | None,
-        digest: bytes,
-        body: bytes,
-    ) -> PutResult:
-        """One write's read-compare-write, inside the open transaction."""
-        row = db.execute(
-            "SELECT sequence, digest FROM participants WHERE conversation = ? AND participant = ?",
-            (cid, pid),
-        ).fetchone()
-        if row is None:
+    def _apply(self, db: sqlite3.Connection, writes: Sequence[_Write]) -> list[PutResult]:
+        """The writes' read-compare-writes, in order, inside the open transaction.
+
+        The group is read with one query and written with one statement: each statement is a
+        moment when the store thread lets go of the interpreter, and handing it back and forth
+        with the event loop costs more than the statement itself.
+        """
+        rows: dict[tuple[str, str], tuple[int | None, bytes]] = {}
+        keys = list({(w[0], w[1]) for w in writes})
+        for i in range(0, len(keys), _GROUP):
+            wanted = keys[i : i + _GROUP]
+            query = _read_group(len(wanted))
+            for cid, pid, sequence, digest in db.execute(query, [x for k in wanted for x in k]):
+                rows[cid, pid] = (sequence, bytes(digest))
+        results = []
+        changed: dict[tuple[str, str], tuple[int | None, bytes, bytes]] = {}
+        for cid, pid, sequence, digest, body, _ in writes:
+            result, kept = _decide(rows.get((cid, pid)), sequence, digest)
+            if kept:
+                rows[cid, pid] = (result.stored_sequence, digest)
+                changed[cid, pid] = (result.stored_sequence, digest, body)
+            results.append(result)
+        stored = [(*key, *row) for key, row in changed.items()]
+        for i in range(0, len(stored), _GROUP):
+            group = stored[i : i + _GROUP]
+            values = ",".join(["(?, ?, ?, ?, ?)"] * len(group))
             db.execute(
                 "INSERT INTO participants (conversation, participant, sequence, digest, body) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (cid, pid, sequence, digest, body),
+                f"VALUES {values} ON CONFLICT (conversation, participant) DO UPDATE SET "
+                "sequence = excluded.sequence, digest = excluded.digest, body = excluded.body",
+                [x for row in group for x in row],
             )
-            return PutResult(PutOutcome.CREATED, sequence)
-        stored, stored_digest = row
-        if sequence is None or stored is None or sequence > stored:
-            # Without a sequence the body is replaced and the stored sequence kept.
-            kept = stored if sequence is None else sequence
-            db.execute(
-                "UPDATE participants SET sequence = ?, digest = ?, body = ? "
-                "WHERE conversation = ? AND participant = ?",
-                (kept, digest, body, cid, pid),
-            )
-            return PutResult(PutOutcome.REPLACED, kept)
-        if sequence == stored:
-            same = bytes(stored_digest) == digest
-            return PutResult(PutOutcome.UNCHANGED if same else PutOutcome.CONFLICT, stored)
-        return PutResult(PutOutcome.STALE, stored)
+        return results
 
     async def get(self, cid: str, pid: str) -> bytes | None:
         return await self._run(lambda: self._get(cid, pid))
