@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from callbacksim.target.store import SCHEMA, PutOutcome, PutResult, Store, _read_group
+from callbacksim.target.store import SCHEMA, PutOutcome, PutResult, Store, _parts, _read_group
 
 
 class CountingStore(Store):
@@ -58,11 +58,11 @@ def serial(writes: list[tuple[str, int | None, bytes]]) -> list[tuple[PutOutcome
     return out
 
 
-def writes_for(n: int) -> list[tuple[str, int | None, bytes]]:
-    """Writes to a few participants, sequences out of order, repeats and conflicts among them."""
+def writes_for(n: int, participants: int) -> list[tuple[str, int | None, bytes]]:
+    """Writes to some participants, sequences out of order, repeats and conflicts among them."""
     out: list[tuple[str, int | None, bytes]] = []
     for i in range(n):
-        pid = f"p{i % 5}"
+        pid = f"p{i % participants}"
         sequence = None if i % 11 == 0 else (i * 7) % 13 + 1
         body = b'{"v": %d}' % (i % 3)
         out.append((pid, sequence, body))
@@ -78,10 +78,11 @@ async def put_all(store: Store, writes: list[tuple[str, int | None, bytes]]) -> 
     return await asyncio.gather(*tasks, return_exceptions=True)
 
 
+@pytest.mark.parametrize("participants", [5, 300])
 def test_writes_arriving_together_share_commits_and_keep_their_own_outcomes(
-    tmp_path: Path,
+    tmp_path: Path, participants: int
 ) -> None:
-    writes = writes_for(200)
+    writes = writes_for(200, participants) + writes_for(400, participants)
 
     async def main() -> tuple[list[Any], list[int]]:
         store = CountingStore(tmp_path / "db.sqlite3")
@@ -160,7 +161,14 @@ def test_a_closed_store_refuses_writes(tmp_path: Path) -> None:
     asyncio.run(main())
 
 
-@pytest.mark.parametrize("n", [1, 3, 200])
+def test_groups_are_cut_into_few_statement_sizes() -> None:
+    for n in range(600):
+        parts = list(_parts(list(range(n))))
+        assert [x for part in parts for x in part] == list(range(n))
+        assert {len(part) for part in parts} <= {1, 2, 4, 8, 16, 32, 64, 128}
+
+
+@pytest.mark.parametrize("n", [1, 3, 128])
 def test_a_group_is_read_through_the_primary_key(n: int) -> None:
     """Reading a group looks each key up; it never scans the table (which grows)."""
     db = sqlite3.connect(":memory:")

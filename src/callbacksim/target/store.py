@@ -14,9 +14,10 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
+from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -51,16 +52,24 @@ CREATE TABLE IF NOT EXISTS participants (
 )
 """
 
-_T = TypeVar("_T")
-
 # A write waiting for the store thread: (cid, pid, sequence, digest, body) and its future.
 _Write = tuple[str, str, int | None, bytes, bytes, "asyncio.Future[PutResult]"]
 
 
-_GROUP = 200
-"""Rows per statement when a group is read or written (well under SQLite's parameter limit)."""
+_T = TypeVar("_T")
 
 
+def _parts(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    """``items`` in consecutive parts whose sizes are powers of two up to 128: statements over a
+    group come in eight sizes only, which SQLite's statement cache keeps prepared."""
+    i = 0
+    while i < len(items):
+        size = 1 << min(7, (len(items) - i).bit_length() - 1)
+        yield items[i : i + size]
+        i += size
+
+
+@cache
 def _read_group(n: int) -> str:
     """The query for the stored (conversation, participant, sequence, digest) of ``n`` keys.
 
@@ -73,6 +82,17 @@ def _read_group(n: int) -> str:
         "SELECT p.conversation, p.participant, p.sequence, p.digest "
         f"FROM (VALUES {values}) AS k CROSS JOIN participants AS p "
         "ON p.conversation = k.column1 AND p.participant = k.column2"
+    )
+
+
+@cache
+def _write_group(n: int) -> str:
+    """The statement that stores ``n`` rows, inserting or replacing each."""
+    values = ",".join(["(?, ?, ?, ?, ?)"] * n)
+    return (
+        "INSERT INTO participants (conversation, participant, sequence, digest, body) "
+        f"VALUES {values} ON CONFLICT (conversation, participant) DO UPDATE SET "
+        "sequence = excluded.sequence, digest = excluded.digest, body = excluded.body"
     )
 
 
@@ -231,14 +251,12 @@ class Store:
     def _apply(self, db: sqlite3.Connection, writes: Sequence[_Write]) -> list[PutResult]:
         """The writes' read-compare-writes, in order, inside the open transaction.
 
-        The group is read with one query and written with one statement: each statement is a
-        moment when the store thread lets go of the interpreter, and handing it back and forth
-        with the event loop costs more than the statement itself.
+        The group is read and written with a few statements, not a few per write: each statement
+        is a moment when the store thread lets go of the interpreter, and handing it back and
+        forth with the event loop costs more than the statement itself.
         """
         rows: dict[tuple[str, str], tuple[int | None, bytes]] = {}
-        keys = list({(w[0], w[1]) for w in writes})
-        for i in range(0, len(keys), _GROUP):
-            wanted = keys[i : i + _GROUP]
+        for wanted in _parts(list({(w[0], w[1]) for w in writes})):
             query = _read_group(len(wanted))
             for cid, pid, sequence, digest in db.execute(query, [x for k in wanted for x in k]):
                 rows[cid, pid] = (sequence, bytes(digest))
@@ -250,16 +268,8 @@ class Store:
                 rows[cid, pid] = (result.stored_sequence, digest)
                 changed[cid, pid] = (result.stored_sequence, digest, body)
             results.append(result)
-        stored = [(*key, *row) for key, row in changed.items()]
-        for i in range(0, len(stored), _GROUP):
-            group = stored[i : i + _GROUP]
-            values = ",".join(["(?, ?, ?, ?, ?)"] * len(group))
-            db.execute(
-                "INSERT INTO participants (conversation, participant, sequence, digest, body) "
-                f"VALUES {values} ON CONFLICT (conversation, participant) DO UPDATE SET "
-                "sequence = excluded.sequence, digest = excluded.digest, body = excluded.body",
-                [x for row in group for x in row],
-            )
+        for part in _parts([(*key, *row) for key, row in changed.items()]):
+            db.execute(_write_group(len(part)), [x for row in part for x in row])
         return results
 
     async def get(self, cid: str, pid: str) -> bytes | None:
