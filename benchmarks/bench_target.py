@@ -66,7 +66,8 @@ db.execute(
 )
 
 def answer(status, cid, pid, sequence, outcome):
-    body = orjson.dumps({"conversationId": cid, "id": pid, "sequence": sequence, "outcome": outcome})
+    answer = {"conversationId": cid, "id": pid, "sequence": sequence, "outcome": outcome}
+    body = orjson.dumps(answer)
     return web.Response(status=status, body=body, content_type="application/json")
 
 async def put(request):
@@ -227,9 +228,7 @@ def main() -> None:
         print("== the reference target against a bare aiohttp + SQLite store")
         print(f"  lifecycles {N:,} per round, about {n:,} PUTs; concurrency {CONCURRENCY}")
         print(f"  databases in {temp}: {disk:,.0f} single-row commits/s")
-        print(
-            f"  client on CPU {mine}, targets on CPU {other if other is not None else 'shared'}"
-        )
+        print(f"  client on CPU {mine}, targets on CPU {other if other is not None else 'shared'}")
         rates: dict[str, list[float]] = {t.name: [] for t in targets}
         cpu: dict[str, list[float]] = {t.name: [] for t in targets}
         try:
