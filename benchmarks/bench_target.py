@@ -66,8 +66,8 @@ db.execute(
 )
 
 def answer(status, cid, pid, sequence, outcome):
-    answer = {"conversationId": cid, "id": pid, "sequence": sequence, "outcome": outcome}
-    body = orjson.dumps(answer)
+    fields = {"conversationId": cid, "id": pid, "sequence": sequence, "outcome": outcome}
+    body = orjson.dumps(fields)
     return web.Response(status=status, body=body, content_type="application/json")
 
 async def put(request):
