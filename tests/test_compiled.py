@@ -199,7 +199,7 @@ def _replace(value: Any, path: tuple[Any, ...], new: Any) -> Any:
     return copy
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(
     seed=st.integers(0, 50),
     edition=st.sampled_from(EDITIONS),
