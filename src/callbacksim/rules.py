@@ -366,19 +366,18 @@ class _Ordering:
         yield f"{earlier} is not None and {later} is not None and {later} < {earlier}"
 
 
-def _known_state(facts: Facts, edition: Edition) -> State | None:
-    state = facts.get("state")
-    if isinstance(state, str) and state != State.OUTDATED_SDK_VERSION:
-        for member in known_values(State, edition):
-            if member == state:
-                return State(member)
-    return None
-
-
+@cache
 def known_states(edition: Edition) -> frozenset[str]:
     """The ``state`` values under which the state rules apply: those ``edition`` knows, but the
     sentinel ``OutdatedSdkVersion``."""
     return frozenset(s.value for s in known_values(State, edition)) - {State.OUTDATED_SDK_VERSION}
+
+
+def _known_state(facts: Facts, edition: Edition) -> State | None:
+    state = facts.get("state")
+    if isinstance(state, str) and state in known_states(edition):
+        return State(state)
+    return None
 
 
 # Conditions of the state rules, on a payload's facts and its known state.
