@@ -22,7 +22,7 @@ Usage: ``python benchmarks/bench_validate_file.py [MEGABYTES]`` (default 1024).
 from __future__ import annotations
 
 import itertools
-import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -68,19 +68,39 @@ def in_process(lines: list[bytes]) -> tuple[float, float]:
     return len(lines) / wall, len(lines) / cpu
 
 
-def command(path: Path) -> tuple[float, float, int, str]:
-    """(wall seconds, CPU seconds, peak resident KiB, last output line) of the command."""
+def peak_rss(pid: int) -> int | None:
+    """The peak resident KiB of a running process since it started its program (``VmHWM``)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return None
+
+
+def command(path: Path, out: Path) -> tuple[float, float, int, str]:
+    """(wall seconds, CPU seconds, peak resident KiB, last output line) of the command.
+
+    The peak is read from ``/proc`` while the command runs: the rusage of a child counts the
+    memory of this process too, which the child shares between fork and exec."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.Popen([*COMMAND, str(path)], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    with out.open("wb") as sink:
+        proc = subprocess.Popen([*COMMAND, str(path)], stdout=sink)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, peak_rss(proc.pid) or 0)
+            time.sleep(0.05)
     wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    last = output.strip().splitlines()[-1] if output.strip() else ""
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    output = out.read_text().strip()
+    last = output.splitlines()[-1] if output else ""
     if proc.returncode != 0:
         raise AssertionError(f"validate exited with {proc.returncode}: {last}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, last
+    return wall, cpu, peak, last
 
 
 def main() -> None:
@@ -98,11 +118,11 @@ def main() -> None:
             f"  file {big.stat().st_size / 1e9:.2f} GB, {n:,} records "
             f"(written in {written:.0f} s); in-process sample {SAMPLE:,} records"
         )
-        _, _, small_rss, _ = command(small)
+        _, _, small_rss, _ = command(small, temp / "out.txt")
         rounds = [in_process(lines)]
         runs = []
         for _ in range(RUNS):
-            runs.append(command(big))
+            runs.append(command(big, temp / "out.txt"))
             rounds.append(in_process(lines))
         base_wall = statistics.median(r[0] for r in rounds)
         base_cpu = statistics.median(r[1] for r in rounds)
