@@ -299,6 +299,19 @@ def test_json_schema_agrees_on_types_and_formats(edition: Edition) -> None:
             assert not _schema_verdict(validate, bad.payload), (rule, bad.payload)
 
 
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_fastjsonschemas_own_date_time_is_never_stricter(edition: Edition) -> None:
+    """With its own date-time format (what the validation benchmark runs), fastjsonschema passes
+    every valid and unusual payload (other offsets, 0 to 9 fraction digits, lower-case t and z,
+    years 0001 and 9999); it only lets more through (a leap second, an offset without its colon)."""
+    validate = fastjsonschema.compile(json_schema(edition))
+    for payload, _ in itertools.chain(valid(edition, RuleSet.STRICT, 100), unusual(edition, 200)):
+        assert _schema_verdict(validate, payload), payload
+    lax = {"callbackScheduledTime": "2026-01-01T23:59:60+0200"}
+    assert _schema_verdict(validate, lax)
+    assert [v.rule for v in check(lax, edition=edition)] == ["datetime.format"]
+
+
 def test_json_schema_integers_have_no_fraction() -> None:
     validate = fastjsonschema.compile(json_schema(Edition.SEED))
     assert _schema_verdict(validate, {"timeoutSeconds": 2})
