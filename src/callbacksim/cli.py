@@ -29,9 +29,9 @@ from callbacksim.generation.participants import ANCHOR, ANCHOR_MS
 from callbacksim.jobs.fixtures import Mode
 from callbacksim.jobs.output import OutputFormat
 from callbacksim.model import Edition
-from callbacksim.records import InputFormat, open_source, read_records
+from callbacksim.records import InputFormat, open_source, read_lines, read_records
 from callbacksim.rules import RULES, RuleSet, rule_ids
-from callbacksim.validate import Result, judge
+from callbacksim.validate import Result, Tally, judge
 from callbacksim.wiretime import DatetimeFormatError, epoch_ms, format_datetime, parse_datetime
 
 if TYPE_CHECKING:
@@ -259,24 +259,26 @@ class _Options:
 
 def _validate(args: argparse.Namespace) -> int:
     out: TextIO = sys.stdout
-    total = invalid = 0
+    tally = Tally()
     as_json = args.format == "json"
     for source in args.files:
         name = "<stdin>" if source == "-" else source
         with open_source(source) as stream:
-            records = read_records(stream, fmt=args.input_format, name=name)
+            records = read_lines(stream, fmt=args.input_format, name=name)
+            results = judge(
+                name, records, edition=args.edition, rules=args.rules, tally=tally, valid=as_json
+            )
             try:
-                for result in judge(name, records, edition=args.edition, rules=args.rules):
-                    total += 1
-                    invalid += not result.valid
+                for result in results:
                     if as_json:
                         out.write(orjson.dumps(result.to_json()).decode() + "\n")
-                    elif not result.valid:
+                    else:
                         _print_result(result, out)
             except JsonError as exc:
                 out.flush()
                 msg = f"{name}: {exc}"
                 raise UsageError(msg) from None
+    total, invalid = tally.total, tally.invalid
     if not as_json:
         verdict = "all valid" if not invalid else f"{invalid} invalid"
         print(f"{total} record(s) checked ({args.rules} rules, {args.edition} edition): {verdict}")

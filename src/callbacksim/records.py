@@ -22,7 +22,15 @@ import ijson
 from callbacksim.codec import loads
 from callbacksim.errors import JsonError, UsageError
 
-__all__ = ["InputFormat", "Record", "open_source", "read_records"]
+__all__ = [
+    "InputFormat",
+    "Line",
+    "Record",
+    "open_source",
+    "parse_line",
+    "read_lines",
+    "read_records",
+]
 
 
 class InputFormat(StrEnum):
@@ -48,6 +56,14 @@ class Record:
     error: str | None = None
 
 
+# Reading a large file a line at a time costs half as much with a read buffer of this size as with
+# the default 8 KiB: far fewer system calls, each copying more.
+_BUFFER = 256 * 1024
+
+Line = tuple[int, int, bytes]
+"""A JSON Lines record not parsed yet: its 0-based index, its 1-based line number and its text."""
+
+
 @contextmanager
 def open_source(source: str) -> Iterator[IO[bytes]]:
     """A binary stream for a path, or standard input for ``-``; `UsageError` if unreadable."""
@@ -59,7 +75,7 @@ def open_source(source: str) -> Iterator[IO[bytes]]:
         msg = f"{source} is a directory; pass the JSON or JSON Lines files inside it"
         raise UsageError(msg)
     try:
-        handle = path.open("rb")
+        handle = path.open("rb", buffering=_BUFFER)
     except FileNotFoundError:
         msg = f"{source}: no such file; check the path (use - to read standard input)"
         raise UsageError(msg) from None
@@ -89,10 +105,26 @@ def read_records(
     stream: IO[bytes], *, fmt: InputFormat = InputFormat.AUTO, name: str = ""
 ) -> Iterator[Record]:
     """The records of a stream, in order. See the module docstring for the formats."""
+    for item in read_lines(stream, fmt=fmt, name=name):
+        yield item if isinstance(item, Record) else parse_line(item)
+
+
+def parse_line(line: Line) -> Record:
+    """The record of a JSON Lines line."""
+    index, number, text = line
+    return _document(text, index, number)
+
+
+def read_lines(
+    stream: IO[bytes], *, fmt: InputFormat = InputFormat.AUTO, name: str = ""
+) -> Iterator[Record | Line]:
+    """`read_records`, except that JSON Lines records come unparsed, as `Line` (all of them, or
+    all but the first when the format is sniffed), for a reader with its own faster way to parse
+    the common case; `parse_line` makes each the record `read_records` gives."""
     buffered = (
         stream
         if isinstance(stream, io.BufferedReader)
-        else io.BufferedReader(cast(io.RawIOBase, stream))
+        else io.BufferedReader(cast(io.RawIOBase, stream), _BUFFER)
     )
     if fmt is InputFormat.AUTO:
         lower = name.lower()
@@ -135,20 +167,25 @@ def _array(stream: IO[bytes]) -> Iterator[Record]:
         raise JsonError(msg) from None
 
 
-def _jsonl_or_document(stream: IO[bytes], *, sniff: bool, start: int = 1) -> Iterator[Record]:
+def _jsonl_or_document(
+    stream: IO[bytes], *, sniff: bool, start: int = 1
+) -> Iterator[Record | Line]:
     index = 0
     for number, raw in enumerate(stream, start=start):
-        if not raw.strip():
+        if raw.isspace():
             continue
-        record = _document(raw, index, number)
-        if sniff and index == 0 and record.error is not None:
-            # Not a complete value on its first line: one multi-line JSON document.
-            whole = _document(raw + stream.read(), 0, None)
-            if whole.error is not None:
-                hint = " (read as one JSON document; pass --input-format jsonl for JSON Lines)"
-                whole = attrs.evolve(whole, error=whole.error + hint)
-            yield whole
-            return
-        sniff = False
-        yield record
+        if sniff:
+            record = _document(raw, index, number)
+            if record.error is not None:
+                # Not a complete value on its first line: one multi-line JSON document.
+                whole = _document(raw + stream.read(), 0, None)
+                if whole.error is not None:
+                    hint = " (read as one JSON document; pass --input-format jsonl for JSON Lines)"
+                    whole = attrs.evolve(whole, error=whole.error + hint)
+                yield whole
+                return
+            sniff = False
+            yield record
+        else:
+            yield index, number, raw
         index += 1

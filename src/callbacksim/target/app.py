@@ -18,8 +18,9 @@ Payload errors answer ``{"errors": [{"rule", "path", "message"}, ...]}``; every 
 unknown paths 404, whatever the token. The body is read as JSON whatever its Content-Type.
 
 Every store operation runs on one dedicated thread, and a write's read-compare-write of the
-sequence is one ``BEGIN IMMEDIATE`` transaction, committed before the answer is sent: an
-acknowledged write survives the process being killed, and writers never interleave.
+sequence runs inside a ``BEGIN IMMEDIATE`` transaction (shared with the writes that arrived at the
+same time, see `callbacksim.target.store`), committed before the answer is sent: an acknowledged
+write survives the process being killed, and writers never interleave.
 
 This module builds the aiohttp application (`make_app`); `callbacksim.target.run` runs it.
 """
@@ -152,8 +153,9 @@ async def _put_participant(request: web.Request) -> web.Response:
         violations = check(payload, edition=config.edition, rules=config.rules, path_id=pid)
         if violations:
             return _violations(422, violations)
-        stored = dumps_payload(payload)
-        digest = hashlib.sha256(_canonical(payload)).digest()
+        # Stored as written with sorted keys: one encoding serves the body and its digest.
+        stored = _canonical(payload)
+        digest = hashlib.sha256(stored).digest()
     except (RecursionError, ValueError) as exc:
         # Nothing a parsed document holds should get here; refuse it rather than fail.
         raise _not_json(f"the document cannot be stored as JSON: {exc}") from None
@@ -279,7 +281,9 @@ def make_app(config: ServerConfig) -> web.Application:
     cleanup (a temporary database is then deleted)."""
     # Bodies are read by `_read_body`, which enforces config.max_body with a JSON 413.
     app = web.Application(
-        middlewares=[_answer_errors, _authorize], client_max_size=config.max_body + 1
+        # Without a token there is nothing to authorize: no middleware to pass through.
+        middlewares=[_answer_errors, *([_authorize] if config.token is not None else [])],
+        client_max_size=config.max_body + 1,
     )
     app[_CONFIG] = config
     app.cleanup_ctx.append(_store_context)
