@@ -37,6 +37,10 @@ Handler = Callable[[argparse.Namespace], int]
 
 _ANCHOR_TEXT = format_datetime(ANCHOR)
 
+WAIT_FOR_TARGET = 10.0
+"""The default of ``--wait-for-target`` (the harness's own default is the same, `DEFAULT_WAIT_FOR`
+in `callbacksim.simulator.client`; the CLI does not import the HTTP client just to read it)."""
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors name the fix the same way every other error does."""
@@ -86,6 +90,23 @@ def _header(text: str) -> tuple[str, str]:
         )
         raise argparse.ArgumentTypeError(msg)
     return name.strip(), value.strip()
+
+
+def _seconds(low: float, *, inclusive: bool) -> Callable[[str], float]:
+    """An argparse type for a number of seconds above ``low`` (or equal, if ``inclusive``)."""
+
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (value >= low if inclusive else value > low) or value == float("inf"):
+            bound = f"{low:g} or more" if inclusive else f"more than {low:g}"
+            msg = f"{text!r} is not a number of seconds {bound}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    return convert
 
 
 def _property_ids(text: str) -> list[str]:
@@ -164,7 +185,18 @@ class _Options:
         )
         self.timeout = self._parent()
         self.timeout.add_argument(
-            "--timeout", type=float, default=10.0, help="per-request timeout (default 10 s)"
+            "--timeout",
+            type=_seconds(0, inclusive=False),
+            default=10.0,
+            help="per-request timeout (default 10 s)",
+        )
+        self.timeout.add_argument(
+            "--wait-for-target",
+            type=_seconds(0, inclusive=True),
+            default=WAIT_FOR_TARGET,
+            metavar="SECONDS",
+            help="wait this long for a target that does not answer yet "
+            f"(default {WAIT_FOR_TARGET:g} s)",
         )
         self.adapter = self._parent()
         self.adapter.add_argument(
@@ -185,6 +217,10 @@ class _Options:
 
 
 # -- handlers -------------------------------------------------------------------------------------
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -355,7 +391,7 @@ def _check(args: argparse.Namespace) -> int:
     from callbacksim.views.terminal import CheckReporter, junit_xml
 
     headers = dict(args.header or [])
-    require_reachable(args.url, headers, args.timeout)
+    require_reachable(args.url, headers, args.timeout, wait_for=args.wait_for_target, say=_say)
     chosen = [p for p in PROPERTIES if p in (args.properties or PROPERTIES)]
     chosen = [p for p in chosen if p not in (args.skip or [])]
     cfg = CheckConfig(
@@ -413,8 +449,7 @@ def _replay(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from callbacksim.generation.profile import build_profile
-    from callbacksim.jobs.run import LifecycleSource, run_replay
-    from callbacksim.simulator.client import require_reachable
+    from callbacksim.jobs.run import LifecycleSource, exit_status, run_replay
     from callbacksim.simulator.faults import Faults
     from callbacksim.simulator.replay import ReplayConfig
     from callbacksim.views.terminal import replay_summary
@@ -431,32 +466,43 @@ def _replay(args: argparse.Namespace) -> int:
         paths=tuple(args.path or ()),
         epoch_ms=args.epoch,
     )
+    if args.resume and args.ledger:
+        msg = "give --ledger FILE for a new run or --resume FILE to continue one, not both"
+        raise UsageError(msg)
     ledger = args.resume or args.ledger
     cfg = ReplayConfig(
         concurrency=args.concurrency,
         time_factor=args.time_factor,
         faults=Faults(args.duplicates, args.reorder, args.jitter),
         retries=args.retries,
+        retry_for=args.retry_for,
         seed=args.seed,
         ledger=Path(ledger) if ledger else None,
         resume=args.resume is not None,
         verify=not args.no_verify,
         edition=args.edition,
     )
-    headers = dict(args.header or [])
-    require_reachable(args.url, headers, args.timeout)
     result = run_replay(
         args.url,
         source,
         cfg,
         adapter_name=args.adapter,
-        headers=headers,
+        headers=dict(args.header or []),
         timeout=args.timeout,
+        wait_for=args.wait_for_target,
         out=sys.stdout,
     )
     replay_summary(result, Console(highlight=False))
     if args.report:
         Path(args.report).write_bytes(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2))
+    stopped = exit_status(result.stopped)
+    if stopped is not None:
+        print(
+            f"callbacksim: stopped by {result.stopped}; the ledger records what was done: "
+            "continue with --resume LEDGER",
+            file=sys.stderr,
+        )
+        return stopped
     return 0 if result.converged else 1
 
 
@@ -473,6 +519,8 @@ def _run(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         html=args.html or None,
         headers=dict(args.header or []),
+        timeout=args.timeout,
+        wait_for=args.wait_for_target,
     )
     return run_main_job(job, sys.stdout)
 
@@ -654,7 +702,19 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duplicates", type=float, default=0.0, help="chance an event is sent twice")
     p.add_argument("--reorder", type=float, default=0.0, help="chance of a swap in a stream")
     p.add_argument("--jitter", type=float, default=0.0, help="largest random pause (ms)")
-    p.add_argument("--retries", type=int, default=3, help="retries per request (default 3)")
+    p.add_argument(
+        "--retries",
+        type=int,
+        help="at most N retries per request (default: as many as --retry-for allows)",
+    )
+    p.add_argument(
+        "--retry-for",
+        type=_seconds(0, inclusive=True),
+        default=60.0,
+        metavar="SECONDS",
+        help="retry a request without a usable answer (no answer, 429, 5xx) for this long, "
+        "backing off, honouring Retry-After (default 60 s)",
+    )
     p.add_argument("--ledger", help="write every event's outcome to this JSONL file")
     p.add_argument("--resume", metavar="LEDGER", help="continue the run this ledger records")
     p.add_argument("--no-verify", action="store_true", help="do not read the target back")
@@ -663,7 +723,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "run",
-        parents=[o.seed, o.edition, o.rules, o.concurrency, o.header],
+        parents=[o.seed, o.edition, o.rules, o.concurrency, o.header, o.timeout],
         help="the main job: checks and a replay against the reference target or yours",
         description=(
             "Start the reference target (or use --target), check every property, replay a few "

@@ -8,11 +8,14 @@ delivery faults, prints a readable report, writes an HTML report with charts, an
 from __future__ import annotations
 
 import itertools
+import signal
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any, TextIO
 
 import attrs
@@ -23,11 +26,19 @@ from callbacksim.generation.profile import DEFAULT, Profile
 from callbacksim.model import Edition
 from callbacksim.rules import RuleSet
 from callbacksim.simulator.adapters import load_adapter
-from callbacksim.simulator.client import HttpClient
+from callbacksim.simulator.client import DEFAULT_WAIT_FOR, HttpClient, require_reachable
 from callbacksim.simulator.faults import Faults
-from callbacksim.simulator.replay import ReplayConfig, ReplayResult, replay
+from callbacksim.simulator.replay import ReplayConfig, ReplayResult, Stop, replay
 
-__all__ = ["LifecycleSource", "RunJob", "open_lifecycles", "run_main_job", "run_replay"]
+__all__ = [
+    "LifecycleSource",
+    "RunJob",
+    "exit_status",
+    "open_lifecycles",
+    "run_main_job",
+    "run_replay",
+    "stop_on_signals",
+]
 
 
 @attrs.frozen
@@ -42,6 +53,18 @@ class LifecycleSource:
     profile: Profile = DEFAULT
     paths: tuple[str, ...] = ()
     epoch_ms: int | None = None
+
+    def identity(self) -> dict[str, Any]:
+        """What the lifecycles are, as a replay's ledger records it."""
+        if self.file is not None:
+            where = self.file if self.file == "-" else str(Path(self.file).resolve())
+            return {"file": where}
+        return {
+            "lifecycles": self.count,
+            "profile": attrs.asdict(self.profile),
+            "paths": sorted(self.paths),
+            "epochMs": self.epoch_ms,
+        }
 
 
 def open_lifecycles(source: LifecycleSource, stack: ExitStack) -> Iterator[Lifecycle]:
@@ -77,6 +100,43 @@ def _progress(out: TextIO) -> Any:
     return live
 
 
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def exit_status(stopped: str | None) -> int | None:
+    """The exit status of a run stopped by a signal (128 + its number), None if not stopped."""
+    if stopped is None:
+        return None
+    try:
+        return 128 + int(signal.Signals[stopped])
+    except KeyError:
+        return 130
+
+
+@contextmanager
+def stop_on_signals(stop: Stop) -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM ask ``stop`` to stop (a second signal interrupts at once,
+    as Ctrl-C usually does). Only the main thread can take signals; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[signal.Signals, Any] = {}
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if stop.reason is not None:
+            raise KeyboardInterrupt
+        stop.request(signal.Signals(signum).name)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def run_replay(
     url: str,
     source: LifecycleSource,
@@ -85,12 +145,19 @@ def run_replay(
     adapter_name: str = "store",
     headers: dict[str, str] | None = None,
     timeout: float = 10.0,
+    wait_for: float = DEFAULT_WAIT_FOR,
     out: TextIO | None = None,
+    stop: Stop | None = None,
 ) -> ReplayResult:
+    """Replay lifecycles from ``source`` against ``url`` once it answers (waiting up to
+    ``wait_for`` seconds); SIGINT and SIGTERM stop it cleanly (`ReplayResult.stopped`)."""
     out = sys.stdout if out is None else out
     adapter = load_adapter(adapter_name)
+    cfg = attrs.evolve(cfg, source=cfg.source or source.identity())
+    stop = Stop() if stop is None else stop
     with ExitStack() as stack:
         lifecycles = open_lifecycles(source, stack)
+        require_reachable(url, headers or {}, timeout, wait_for=wait_for, say=_say)
         client = stack.enter_context(
             HttpClient(url, headers=headers, timeout=timeout, connections=cfg.concurrency * 2)
         )
@@ -104,7 +171,8 @@ def run_replay(
                 )
 
         try:
-            return replay(client, adapter, lifecycles, cfg, on_progress=progress)
+            with stop_on_signals(stop):
+                return replay(client, adapter, lifecycles, cfg, on_progress=progress, stop=stop)
         finally:
             if live is not None:
                 live.stop()
@@ -122,10 +190,15 @@ class RunJob:
     html: str | None = "callbacksim-report.html"
     headers: dict[str, str] = attrs.field(factory=dict)
     faults: Faults = attrs.field(factory=lambda: Faults(duplicates=0.05, reorder=0.05, jitter_ms=5))
+    timeout: float = 10.0
+    """Seconds each request may take."""
+    wait_for: float = DEFAULT_WAIT_FOR
+    """Seconds to wait for a given target that does not answer yet."""
 
 
 def run_main_job(job: RunJob, out: TextIO | None = None) -> int:
-    """The main job; 0 when every property held and the replay converged, else 1."""
+    """The main job; 0 when every property held and the replay converged, else 1 (128 + the
+    signal's number when SIGINT or SIGTERM stopped the replay)."""
     out = sys.stdout if out is None else out
     from rich.console import Console
 
@@ -133,7 +206,6 @@ def run_main_job(job: RunJob, out: TextIO | None = None) -> int:
     from callbacksim.generation.lifecycle import simulate
     from callbacksim.generation.participants import ANCHOR_MS
     from callbacksim.simulator.checks import CheckConfig, run_checks
-    from callbacksim.simulator.client import require_reachable
     from callbacksim.target import BackgroundServer, ServerConfig
     from callbacksim.views.terminal import CheckReporter, replay_summary
 
@@ -145,7 +217,7 @@ def run_main_job(job: RunJob, out: TextIO | None = None) -> int:
             console.print(f"[bold]callbacksim run[/bold]: started the reference target at {url}")
         else:
             url = job.target
-            require_reachable(url, job.headers, 10.0)
+            require_reachable(url, job.headers, job.timeout, wait_for=job.wait_for, say=_say)
             console.print(f"[bold]callbacksim run[/bold]: target {url}")
         console.rule("1. property checks")
         reporter = CheckReporter(out, url)
@@ -156,6 +228,7 @@ def run_main_job(job: RunJob, out: TextIO | None = None) -> int:
             rules=job.rules,
             edition=job.edition,
             headers=job.headers,
+            timeout=job.timeout,
         )
         outcomes = run_checks(cfg, on_start=reporter.start, on_done=reporter.done)
         reporter.summary(outcomes)
@@ -164,8 +237,19 @@ def run_main_job(job: RunJob, out: TextIO | None = None) -> int:
         replay_cfg = ReplayConfig(
             concurrency=job.concurrency, faults=job.faults, seed=job.seed, edition=job.edition
         )
-        result = run_replay(url, source, replay_cfg, headers=job.headers, out=out)
+        result = run_replay(
+            url,
+            source,
+            replay_cfg,
+            headers=job.headers,
+            timeout=job.timeout,
+            wait_for=job.wait_for,
+            out=out,
+        )
         replay_summary(result, console)
+        stopped = exit_status(result.stopped)
+        if stopped is not None:
+            return stopped
         held = all(o.status == "passed" for o in outcomes)
         converged = result.converged
         if job.html:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import shlex
 import threading
-from collections.abc import Awaitable, Coroutine, Iterable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import Any, TypeVar
 
 import aiohttp
@@ -21,7 +22,7 @@ import attrs
 
 from callbacksim.errors import UsageError
 
-__all__ = ["HttpClient", "Request", "Response", "require_reachable"]
+__all__ = ["DEFAULT_WAIT_FOR", "HttpClient", "Request", "Response", "require_reachable"]
 
 T = TypeVar("T")
 
@@ -102,9 +103,11 @@ class HttpClient:
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
-    async def send(self, request: Request) -> Response:
-        """Send ``request`` on the loop (for use from coroutines running there)."""
+    async def send(self, request: Request, *, timeout: float | None = None) -> Response:
+        """Send ``request`` on the loop (for use from coroutines running there); ``timeout``
+        overrides the client's for this request."""
         headers = {**self._headers, **request.headers}
+        limit = self._timeout if timeout is None else aiohttp.ClientTimeout(total=timeout)
         try:
             async with self._session.request(
                 request.method,
@@ -112,11 +115,12 @@ class HttpClient:
                 data=request.body,
                 headers=headers,
                 allow_redirects=False,
+                timeout=limit,
             ) as answer:
                 body = await answer.read()
                 return Response(answer.status, body, dict(answer.headers))
         except TimeoutError:
-            return Response(None, error=f"timed out after {self._timeout.total} s")
+            return Response(None, error=f"no answer within {limit.total:g} s (timed out)")
         except aiohttp.ClientError as exc:
             return Response(None, error=f"{type(exc).__name__}: {exc}")
 
@@ -151,11 +155,53 @@ class HttpClient:
         self.close()
 
 
-def require_reachable(url: str, headers: Mapping[str, str], timeout: float) -> None:
-    """Return when ``url`` answers ``GET /health`` at all (any status); `UsageError` saying why
-    not otherwise."""
-    with HttpClient(url, headers=headers, timeout=timeout) as client:
-        answer = client.request(Request("GET", "/health"))
-    if answer.status is None:
-        msg = f"cannot reach {url}: {answer.error}; is the service running?"
-        raise UsageError(msg)
+DEFAULT_WAIT_FOR = 10.0
+"""How long, by default, a command waits for a target that does not answer yet (seconds)."""
+
+
+def require_reachable(
+    url: str,
+    headers: Mapping[str, str],
+    timeout: float,
+    *,
+    wait_for: float = 0.0,
+    say: Callable[[str], None] | None = None,
+) -> None:
+    """Return once ``url`` answers ``GET /health`` at all (any status).
+
+    A target that does not answer yet (refused, reset, or silent past ``timeout``) is asked again,
+    about twice a second, until ``wait_for`` seconds have passed; ``say`` is told once that the
+    command is waiting. Then `UsageError`, saying what the last attempt got. Every attempt is
+    bounded by ``timeout``, so this returns or raises within about ``wait_for + timeout`` seconds.
+    """
+    started = time.monotonic()
+    deadline = started + max(0.0, wait_for)
+    told = False
+
+    async def probe(client: HttpClient, limit: float) -> Response:
+        return await client.send(Request("GET", "/health"), timeout=limit)
+
+    with HttpClient(url, headers=headers, timeout=timeout, connections=1) as client:
+        while True:
+            remaining = deadline - time.monotonic()
+            limit = timeout if not told else max(0.1, min(timeout, remaining))
+            answer = client.run(probe(client, limit))
+            if answer.status is not None:
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            if not told and say is not None:
+                say(
+                    f"waiting up to {wait_for:g} s for {url} to answer "
+                    f"(--wait-for-target; now: {answer.error})"
+                )
+            told = True
+            time.sleep(min(0.5, remaining))
+    waited = time.monotonic() - started
+    msg = (
+        f"cannot reach {url}: {answer.error}"
+        + (f", still after waiting {waited:.0f} s" if told else "")
+        + "; is the service running and answering? (--wait-for-target waits longer)"
+    )
+    raise UsageError(msg)
