@@ -6,6 +6,10 @@ answer arrives, while `HttpClient.gather` runs many requests concurrently on the
 has a timeout. Transport failures (refused, reset, timed out, malformed answer) come back as a
 `Response` with ``status`` None and ``error`` saying what happened, never as an exception, so a
 check can judge them like any other answer.
+
+A request sent on a reused connection that the target closes before answering is sent once more at
+once by aiohttp, as HTTP allows for idempotent methods (GET and PUT among them); callers see one
+attempt. Every other retry is the caller's (`callbacksim.simulator.retry`).
 """
 
 from __future__ import annotations
