@@ -47,7 +47,7 @@ def free_port() -> int:
 
 
 class FaultyProxy:
-    """``with FaultyProxy(upstream, {"503": 0.2}) as proxy: proxy.url``; see the module docstring."""
+    """``with FaultyProxy(upstream, {"503": 0.2}) as proxy: proxy.url``; see the module."""
 
     def __init__(
         self,

@@ -187,9 +187,7 @@ def require_reachable(
 
     with HttpClient(url, headers=headers, timeout=timeout, connections=1) as client:
         while True:
-            remaining = deadline - time.monotonic()
-            limit = timeout if not told else max(0.1, min(timeout, remaining))
-            answer = client.run(probe(client, limit))
+            answer = client.run(probe(client, timeout))
             if answer.status is not None:
                 return
             remaining = deadline - time.monotonic()

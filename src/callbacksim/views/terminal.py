@@ -151,7 +151,7 @@ def replay_summary(result: ReplayResult, console: Console) -> None:
     if result.read_back:
         table.add_row(
             "converged",
-            f"{'yes' if result.converged else 'NO'}: "
+            f"{'so far' if result.stopped else 'yes' if result.converged else 'NO'}: "
             f"{result.participants_converged:,}/{result.participants_checked:,} participants, "
             f"{result.conversations_converged:,}/{result.conversations_verified:,} conversations",
         )
