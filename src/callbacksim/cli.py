@@ -438,6 +438,7 @@ def _serve(args: argparse.Namespace) -> int:
         edition=args.edition,
         token=args.token,
         max_body=args.max_body,
+        read_timeout=args.read_timeout,
     )
     serve_forever(
         config, ready=lambda url: print(f"callbacksim reference target at {url}", flush=True)
@@ -662,11 +663,22 @@ def _build_parser() -> argparse.ArgumentParser:
         help="run the reference participant store",
         description="Run the reference implementation of the participant-store contract.",
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1: this machine only; 0.0.0.0 for every interface)",
+    )
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks one)")
     p.add_argument("--db", help="SQLite file (default: a temporary one, deleted on exit)")
     p.add_argument("--token", help="require 'Authorization: Bearer TOKEN'")
     p.add_argument("--max-body", type=int, default=1 << 20, help="body limit in bytes (1 MiB)")
+    p.add_argument(
+        "--read-timeout",
+        type=_seconds(0, inclusive=False),
+        default=30.0,
+        metavar="SECONDS",
+        help="a body slower to arrive answers 408 (default 30 s)",
+    )
     p.set_defaults(handler=_serve)
 
     p = sub.add_parser(
