@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import io
 import itertools
+import subprocess
+import sys
+import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import attrs
 import orjson
 import pytest
 from faulty_proxy import KINDS, FaultyProxy
@@ -26,7 +32,7 @@ from callbacksim.jobs.run import LifecycleSource, run_replay
 from callbacksim.semantic import differences
 from callbacksim.simulator.adapters import StoreAdapter
 from callbacksim.simulator.client import HttpClient, Request
-from callbacksim.simulator.replay import ReplayConfig, ReplayResult, replay
+from callbacksim.simulator.replay import ReplayConfig, ReplayResult, Stop, replay
 from callbacksim.target import BackgroundServer, ServerConfig
 
 TIMEOUT = 0.5
@@ -204,3 +210,97 @@ def test_replay_converges_through_every_fault_at_once(tmp_path: Path) -> None:
             f"every fault at once ({sum(proxy.injected.values())} injected: "
             f"{dict(proxy.injected)})",
         )
+
+
+# -- the target killed in the middle of a replay --------------------------------------------------
+
+
+@contextmanager
+def serve(db: Path, port: int = 0) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``callbacksim serve`` on ``db`` as a process of its own; (the process, its URL)."""
+    argv = [sys.executable, "-m", "callbacksim.cli", "serve", "--port", str(port), "--db", str(db)]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    try:
+        assert line.startswith("callbacksim reference target at "), line
+        yield process, line.strip().rsplit(" ", 1)[1]
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        process.wait(10)
+
+
+@pytest.mark.slow
+def test_every_acknowledged_write_survives_a_sigkill_of_the_target(tmp_path: Path) -> None:
+    """Kill the target (SIGKILL) in the middle of a replay; restarted on the same database, it
+    holds every write it acknowledged (the ledger's ``delivered``), and ``--resume`` converges."""
+    count, seed = 60, 31
+    lcs = lifecycles(count, seed)
+    db, ledger = tmp_path / "store.sqlite3", tmp_path / "ledger.jsonl"
+    cfg = ReplayConfig(concurrency=8, ledger=ledger, seed=seed, retry_for=30)
+    stop = Stop()
+    with serve(db) as (process, url):
+        port = int(url.rsplit(":", 1)[1])
+        results: list[ReplayResult] = []
+        with HttpClient(url, timeout=2.0) as client:
+            worker = threading.Thread(
+                target=lambda: results.append(replay(client, StoreAdapter(), lcs, cfg, stop=stop))
+            )
+            worker.start()
+            deadline = time.monotonic() + 60
+            while not ledger.exists() or len(ledger_events(ledger)) < 200:
+                assert worker.is_alive()
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            process.kill()  # SIGKILL: no chance to flush anything
+            process.wait(10)
+            time.sleep(0.3)  # requests in flight meet the dead target, and are retried
+            stop.request("SIGINT")
+            worker.join(60)
+    (first,) = results
+    assert first.stopped == "SIGINT"
+    entries = ledger_events(ledger)
+    acknowledged = [e for e in entries if e["outcome"] == "delivered"]
+    assert len(acknowledged) >= 200
+    assert first.failed == 0  # what could not be delivered was left for --resume
+    snapshots = {
+        (lc.conversation_id, e.participant_id): [
+            ev for ev in lc.events if ev.participant_id == e.participant_id
+        ]
+        for lc in lcs
+        for e in lc.events
+    }
+    newest: dict[tuple[str, str], int] = {}
+    for e in acknowledged:
+        key = (str(e["conversationId"]), str(e["participantId"]))
+        newest[key] = max(newest.get(key, 0), int(str(e["sequence"])))
+    with serve(db, port) as (_, again):
+        checked = 0
+        with HttpClient(again) as client:
+            for (cid, pid), sequence in newest.items():
+                got = client.request(Request("GET", f"/conversations/{cid}/participants/{pid}"))
+                assert got.status == 200, (cid, pid, got.describe())
+                stored = orjson.loads(got.body)
+                # The stored snapshot is the acknowledged one, or a later one (a write applied
+                # just before the kill, whose answer never came).
+                matches = [
+                    ev.sequence
+                    for ev in snapshots[(cid, pid)]
+                    if not differences(ev.participant, stored)
+                ]
+                assert matches, (cid, pid)
+                assert max(matches) >= sequence, (cid, pid, matches, sequence)
+                checked += 1
+            resumed = replay(client, StoreAdapter(), lcs, attrs.evolve(cfg, resume=True))
+    assert checked == len(newest)
+    assert resumed.converged
+    assert resumed.skipped == len(entries)
+    assert resumed.delivered == resumed.events == sum(len(lc.events) for lc in lcs)
+    assert resumed.conversations_converged == count
+    print(
+        f"\nSIGKILL of the target after {len(acknowledged)} acknowledged writes "
+        f"({checked} participants' newest acknowledged snapshots): all present after restart; "
+        f"--resume delivered the remaining {resumed.events - resumed.skipped} events, "
+        f"{resumed.conversations_converged}/{count} conversations converged"
+    )
