@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import TextIO
+from typing import IO, TextIO
 from urllib.parse import urlsplit
 
 import orjson
@@ -26,8 +26,15 @@ from callbacksim.generation.participants import ANCHOR, ANCHOR_MS
 from callbacksim.jobs.fixtures import Mode
 from callbacksim.jobs.output import OutputFormat
 from callbacksim.model import Edition
-from callbacksim.records import InputFormat, open_source, read_records
+from callbacksim.records import (
+    InputFormat,
+    ParticipantRecords,
+    lifecycle_events,
+    open_source,
+    read_records,
+)
 from callbacksim.rules import RULES, RuleSet, rule_ids
+from callbacksim.schema import participant_fields
 from callbacksim.validate import Result, judge
 from callbacksim.wiretime import DatetimeFormatError, epoch_ms, format_datetime, parse_datetime
 
@@ -223,6 +230,22 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _participants(stream: IO[bytes], name: str, args: argparse.Namespace) -> ParticipantRecords:
+    """The participant records of one input, whatever kind of callbacksim file it is."""
+    records = read_records(stream, fmt=args.input_format, name=name)
+    return ParticipantRecords(records, name, participant_fields(args.edition))
+
+
+def _tell(reading: ParticipantRecords) -> None:
+    """Say what was read when it was not plain participants, and warn when nothing looked like
+    one (on standard error, so that JSON output stays clean)."""
+    note, warning = reading.note(), reading.warning()
+    if note:
+        print(f"callbacksim: note: {note}", file=sys.stderr)
+    if warning:
+        print(f"callbacksim: warning: {warning}", file=sys.stderr)
+
+
 def _validate(args: argparse.Namespace) -> int:
     out: TextIO = sys.stdout
     total = invalid = 0
@@ -230,7 +253,7 @@ def _validate(args: argparse.Namespace) -> int:
     for source in args.files:
         name = "<stdin>" if source == "-" else source
         with open_source(source) as stream:
-            records = read_records(stream, fmt=args.input_format, name=name)
+            records = _participants(stream, name, args)
             try:
                 for result in judge(name, records, edition=args.edition, rules=args.rules):
                     total += 1
@@ -243,6 +266,7 @@ def _validate(args: argparse.Namespace) -> int:
                 out.flush()
                 msg = f"{name}: {exc}"
                 raise UsageError(msg) from None
+        _tell(records)
     if not as_json:
         verdict = "all valid" if not invalid else f"{invalid} invalid"
         print(f"{total} record(s) checked ({args.rules} rules, {args.edition} edition): {verdict}")
@@ -266,12 +290,23 @@ def _coverage(args: argparse.Namespace) -> int:
     for source in args.files:
         name = "<stdin>" if source == "-" else source
         with open_source(source) as stream:
+            records = _participants(stream, name, args)
             try:
-                for record in read_records(stream, fmt=args.input_format, name=name):
+                for record in records:
+                    if record.error is not None or not isinstance(record.payload, dict):
+                        where = (
+                            f"{name}[{record.index}]"
+                            if record.line is None
+                            else f"{name}:{record.line}"
+                        )
+                        why = record.error or "not a JSON object"
+                        msg = f"{where}: {why}; coverage counts participant objects only"
+                        raise UsageError(msg)
                     cov.add(record.payload)
             except JsonError as exc:
                 msg = f"{name}: {exc}"
                 raise UsageError(msg) from None
+        _tell(records)
     if args.format == "json":
         print(orjson.dumps(cov.to_json(), option=orjson.OPT_INDENT_2).decode())
     else:
@@ -347,7 +382,7 @@ def _show(args: argparse.Namespace) -> int:
     if args.file:
         with open_source(args.file) as stream:
             records = read_records(stream, fmt=args.input_format, name=args.file)
-            found = lifecycles_from_events(r.payload for r in records)
+            found = lifecycles_from_events(lifecycle_events(records, args.file))
         wanted = [lc for lc in found if args.conversation in (None, lc.conversation_id)]
         if not wanted:
             msg = (

@@ -69,11 +69,12 @@ class LifecycleSource:
 
 def open_lifecycles(source: LifecycleSource, stack: ExitStack) -> Iterator[Lifecycle]:
     from callbacksim.generation.participants import ANCHOR_MS
-    from callbacksim.records import open_source, read_records
+    from callbacksim.records import lifecycle_events, open_source, read_records
 
     if source.file is not None:
         stream = stack.enter_context(open_source(source.file))
-        return stream_lifecycles(r.payload for r in read_records(stream, name=source.file))
+        records = read_records(stream, name=source.file)
+        return stream_lifecycles(lifecycle_events(records, source.file))
     if source.count < 0:
         msg = f"--lifecycles must be 0 or more, got {source.count}"
         raise UsageError(msg)
@@ -156,7 +157,11 @@ def run_replay(
     cfg = attrs.evolve(cfg, source=cfg.source or source.identity())
     stop = Stop() if stop is None else stop
     with ExitStack() as stack:
+        # The first lifecycle is read before the target is waited for: a wrong file is said at
+        # once.
         lifecycles = open_lifecycles(source, stack)
+        first = next(lifecycles, None)
+        lifecycles = itertools.chain([first] if first is not None else [], lifecycles)
         require_reachable(url, headers or {}, timeout, wait_for=wait_for, say=_say)
         client = stack.enter_context(
             HttpClient(url, headers=headers, timeout=timeout, connections=cfg.concurrency * 2)

@@ -125,6 +125,9 @@ class HttpClient:
                 return Response(answer.status, body, dict(answer.headers))
         except TimeoutError:
             return Response(None, error=f"no answer within {limit.total:g} s (timed out)")
+        except aiohttp.ClientConnectorError as exc:
+            why = "refused" if isinstance(exc.os_error, ConnectionRefusedError) else exc.strerror
+            return Response(None, error=f"cannot connect ({why})")
         except aiohttp.ClientError as exc:
             return Response(None, error=f"{type(exc).__name__}: {exc}")
 
