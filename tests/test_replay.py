@@ -496,8 +496,7 @@ def done_line(cid: str, ordinal: int, verdict: Verdict | None = None) -> bytes:
 
 def header(url: str, cfg: ReplayConfig) -> bytes:
     """The header a replay of ``cfg`` against ``url`` writes (with the store adapter)."""
-    with HttpClient(url) as client:
-        run = run_identity(client, StoreAdapter(), cfg)
+    run = run_identity(url, StoreAdapter.name, cfg)
     return orjson.dumps({"ledger": "callbacksim replay", "version": 1, "run": run}) + b"\n"
 
 

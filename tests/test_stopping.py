@@ -113,8 +113,10 @@ def test_a_target_that_answers_health_only_fails_the_events_in_bounded_time(
     with running(app) as url:
         started = time.monotonic()
         code = main(
-            ["replay", url, "--lifecycles", "2", "--timeout", "0.2", "--retry-for", "0.1"]
-            + ["--concurrency", "2", "--report", str(report)]
+            [
+                *("replay", url, "--lifecycles", "2", "--timeout", "0.2", "--retry-for", "0.1"),
+                *("--concurrency", "2", "--report", str(report)),
+            ]
         )
         took = time.monotonic() - started
     out, _ = capsys.readouterr()

@@ -38,7 +38,7 @@ from callbacksim.schema import participant_fields
 from callbacksim.validate import Result, judge
 from callbacksim.wiretime import DatetimeFormatError, epoch_ms, format_datetime, parse_datetime
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -56,7 +56,32 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n(run '{self.prog} --help' for usage)\n")
 
 
+def _command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    """The parser of one command."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found: argparse.ArgumentParser = action.choices[command]
+            return found
+    return parser
+
+
 # -- argument types -------------------------------------------------------------------------------
+
+
+def _at_least(low: int) -> Callable[[str], int]:
+    """An argparse type for a whole number of at least ``low``."""
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            msg = f"{text!r} is not a whole number of {low} or more"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    return convert
 
 
 def _choice(enum: type[StrEnum]) -> Callable[[str], StrEnum]:
@@ -426,7 +451,6 @@ def _check(args: argparse.Namespace) -> int:
     from callbacksim.views.terminal import CheckReporter, junit_xml
 
     headers = dict(args.header or [])
-    require_reachable(args.url, headers, args.timeout, wait_for=args.wait_for_target, say=_say)
     chosen = [p for p in PROPERTIES if p in (args.properties or PROPERTIES)]
     chosen = [p for p in chosen if p not in (args.skip or [])]
     cfg = CheckConfig(
@@ -440,6 +464,7 @@ def _check(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         adapter=args.adapter,
     )
+    require_reachable(args.url, headers, args.timeout, wait_for=args.wait_for_target, say=_say)
     reporter = CheckReporter(sys.stdout, args.url)
     print(
         f"checking {args.url}: {len(chosen)} propert{'y' if len(chosen) == 1 else 'ies'}, "
@@ -578,7 +603,8 @@ def _demo(args: argparse.Namespace) -> int:
 # -- the parser -----------------------------------------------------------------------------------
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: every command and its options."""
     parser = _Parser(
         prog="callbacksim",
         description="Generate, simulate and replay Genesys Cloud callback participants.",
@@ -617,7 +643,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text", help="text or json")
     p.add_argument(
         "--show-missing",
-        type=int,
+        type=_at_least(0),
         default=8,
         metavar="N",
         help="list up to N missing items per view (default 8)",
@@ -804,9 +830,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command ``argv`` (default: the process's arguments); the exit status."""
-    parser = _build_parser()
+    parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # said by the command's own parser, which names the command's --help
+            command = parser if args.command is None else _command_parser(parser, args.command)
+            command.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # --help, --version and usage errors end here
         return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
     handler: Handler | None = getattr(args, "handler", None)
@@ -823,6 +852,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a file that cannot be written or read, wherever it was met
+        where = f"cannot use {exc.filename}: " if exc.filename else ""
+        print(f"callbacksim: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -28,7 +28,14 @@ from callbacksim.rules import RuleSet
 from callbacksim.simulator.adapters import load_adapter
 from callbacksim.simulator.client import DEFAULT_WAIT_FOR, HttpClient, require_reachable
 from callbacksim.simulator.faults import Faults
-from callbacksim.simulator.replay import ReplayConfig, ReplayResult, Stop, replay
+from callbacksim.simulator.replay import (
+    ReplayConfig,
+    ReplayResult,
+    Stop,
+    check_ledger,
+    replay,
+    run_identity,
+)
 
 __all__ = [
     "LifecycleSource",
@@ -162,6 +169,7 @@ def run_replay(
         lifecycles = open_lifecycles(source, stack)
         first = next(lifecycles, None)
         lifecycles = itertools.chain([first] if first is not None else [], lifecycles)
+        check_ledger(cfg, run_identity(url, adapter.name, cfg))
         require_reachable(url, headers or {}, timeout, wait_for=wait_for, say=_say)
         client = stack.enter_context(
             HttpClient(url, headers=headers, timeout=timeout, connections=cfg.concurrency * 2)
@@ -215,6 +223,16 @@ def run_main_job(job: RunJob, out: TextIO | None = None) -> int:
     from callbacksim.views.terminal import CheckReporter, replay_summary
 
     console = Console(file=out, highlight=False, soft_wrap=True)
+    # The checks' settings, made first: a wrong one is said before anything is waited for.
+    cfg = CheckConfig(
+        url=job.target or "",
+        budget=job.budget,
+        seed=job.seed,
+        rules=job.rules,
+        edition=job.edition,
+        headers=job.headers,
+        timeout=job.timeout,
+    )
     with ExitStack() as stack:
         if job.target is None:
             config = ServerConfig(port=0, rules=job.rules, edition=job.edition)
@@ -226,15 +244,7 @@ def run_main_job(job: RunJob, out: TextIO | None = None) -> int:
             console.print(f"[bold]callbacksim run[/bold]: target {url}")
         console.rule("1. property checks")
         reporter = CheckReporter(out, url)
-        cfg = CheckConfig(
-            url=url,
-            budget=job.budget,
-            seed=job.seed,
-            rules=job.rules,
-            edition=job.edition,
-            headers=job.headers,
-            timeout=job.timeout,
-        )
+        cfg = attrs.evolve(cfg, url=url)
         outcomes = run_checks(cfg, on_start=reporter.start, on_done=reporter.done)
         reporter.summary(outcomes)
         console.rule(f"2. replay of {job.lifecycles} lifecycles with delivery faults")

@@ -89,7 +89,9 @@ class CheckConfig:
     timeout: float = attrs.field(default=10.0, validator=_positive("--timeout", "seconds"))
     concurrency: int = attrs.field(default=32, validator=_positive("--concurrency", "requests"))
     max_examples: int = 10_000
-    adapter: str = "store"
+    adapter: str = attrs.field(default="store", validator=lambda _i, _a, v: load_adapter(v))
+    """A built-in adapter's name or ``package.module:Class`` (loaded here, so a wrong one is said
+    before anything is sent)."""
 
 
 _SHRINK_GRACE = 20.0

@@ -32,7 +32,15 @@ import orjson
 
 from callbacksim.errors import UsageError
 
-__all__ = ["Key", "Ledger", "LedgerState", "Verdict", "read_ledger"]
+__all__ = [
+    "Key",
+    "Ledger",
+    "LedgerState",
+    "Verdict",
+    "check_same_run",
+    "read_header",
+    "read_ledger",
+]
 
 Key = tuple[str, str, int]
 """An event's identity: (conversation id, participant id, sequence)."""
@@ -147,6 +155,30 @@ def check_same_run(path: Path, recorded: Mapping[str, Any], wanted: Mapping[str,
 
 def _show(value: Any) -> str:
     return "not set" if value is None else orjson.dumps(value).decode()
+
+
+def read_header(path: Path) -> dict[str, Any] | None:
+    """The run a ledger's header records (its first line only); None for an empty ledger or a
+    header torn by a kill. `UsageError` for a file that does not begin as a ledger."""
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline()
+    except OSError as exc:
+        msg = f"{path}: cannot be read ({exc.strerror})"
+        raise UsageError(msg) from None
+    if not first.endswith(b"\n"):
+        return None
+    if not first.startswith(_HEADER_START):
+        what = (
+            "has no header line saying which run wrote it"
+            if first.startswith(_EVENT_START)
+            else "is not a ledger"
+        )
+        msg = f"{path} {what}; pass the ledger a replay wrote, or start a new --ledger"
+        raise UsageError(msg)
+    state = LedgerState()
+    _read_line(path, 1, first, state)
+    return state.run
 
 
 def read_ledger(path: Path) -> LedgerState:

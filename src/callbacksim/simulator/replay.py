@@ -50,10 +50,17 @@ from callbacksim.simulator.adapters import Adapter, Delivery
 from callbacksim.simulator.client import HttpClient, Request, Response
 from callbacksim.simulator.convergence import Send, verify_conversation
 from callbacksim.simulator.faults import Faults, plan_deliveries
-from callbacksim.simulator.ledger import Ledger, LedgerState, Verdict, check_same_run, read_ledger
+from callbacksim.simulator.ledger import (
+    Ledger,
+    LedgerState,
+    Verdict,
+    check_same_run,
+    read_header,
+    read_ledger,
+)
 from callbacksim.simulator.retry import RetryPolicy, send_with_retries
 
-__all__ = ["ReplayConfig", "ReplayResult", "Stop", "replay"]
+__all__ = ["ReplayConfig", "ReplayResult", "Stop", "check_ledger", "replay", "run_identity"]
 
 
 def _at_least(flag: str, low: int) -> Callable[[object, attrs.Attribute[int], int], None]:
@@ -265,34 +272,56 @@ def _outcome(
     }
 
 
-def _resume_state(cfg: ReplayConfig, run: Mapping[str, Any]) -> LedgerState:
-    """The ledger's state when resuming (checked to be of this run); empty otherwise."""
+def check_ledger(cfg: ReplayConfig, run: Mapping[str, Any]) -> None:
+    """What is wrong with the ledger, said at once (`UsageError`), reading no more than its first
+    line: a new run's ledger must be empty and writable; a resumed run's must exist and record
+    this same run."""
     path = cfg.ledger
     if path is None:
-        return LedgerState()
-    if not cfg.resume:
-        if path.exists() and path.stat().st_size:
-            msg = f"the ledger {path} exists; pass --resume to continue that run, or another path"
+        return
+    if cfg.resume:
+        if not path.exists():
+            msg = f"there is no ledger {path} to resume; give --ledger {path} to start a run"
             raise UsageError(msg)
-        return LedgerState()
-    state = read_ledger(path)
-    if state.run is None and (state.counts or state.conversations):
-        msg = f"{path} has no header line saying which run wrote it; start a new --ledger"
+        recorded = read_header(path)
+        if recorded is not None:
+            check_same_run(path, recorded, run)
+        return
+    if path.exists() and path.stat().st_size:
+        msg = f"the ledger {path} exists; pass --resume to continue that run, or another path"
         raise UsageError(msg)
-    if state.run is not None:
-        check_same_run(path, state.run, run)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.open("ab").close()
+    except OSError as exc:
+        why = exc.strerror
+        if path.parent.exists() and not path.parent.is_dir():
+            why = f"{path.parent} is not a directory"
+        msg = f"cannot write the ledger {path} ({why}); give another --ledger"
+        raise UsageError(msg) from None
+
+
+def _resume_state(cfg: ReplayConfig, run: Mapping[str, Any]) -> LedgerState:
+    """The ledger's state when resuming (checked to be of this run); empty otherwise."""
+    check_ledger(cfg, run)
+    if cfg.ledger is None or not cfg.resume:
+        return LedgerState()
+    state = read_ledger(cfg.ledger)
+    if state.run is None and (state.counts or state.conversations):
+        msg = f"{cfg.ledger} has no header line saying which run wrote it; start a new --ledger"
+        raise UsageError(msg)
     return state
 
 
-def run_identity(client: HttpClient, adapter: Adapter, cfg: ReplayConfig) -> dict[str, Any]:
+def run_identity(target: str, adapter: str, cfg: ReplayConfig) -> dict[str, Any]:
     """What defines a replay run, as its ledger's header records it."""
     return {
         "source": dict(cfg.source),
         "seed": cfg.seed,
         "edition": cfg.edition.value,
         "faults": cfg.faults.to_json(),
-        "adapter": adapter.name,
-        "target": client.base_url,
+        "adapter": adapter,
+        "target": target.rstrip("/"),
     }
 
 
@@ -306,7 +335,7 @@ def replay(
     stop: Stop | None = None,
 ) -> ReplayResult:
     """Replay ``lifecycles`` against the target behind ``client``; see the module docstring."""
-    run = run_identity(client, adapter, cfg)
+    run = run_identity(client.base_url, adapter.name, cfg)
     state = _resume_state(cfg, run)
     ledger = Ledger(cfg.ledger, run)
     stats = _Stats()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -65,9 +66,10 @@ async def start(config: ServerConfig) -> RunningServer:
         try:
             await site.start()
         except OSError as exc:
+            why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
             msg = (
-                f"cannot listen on {config.host} port {config.port}: "
-                f"{exc.strerror or exc}; choose another --port (0 picks a free one)"
+                f"cannot listen on {config.host} port {config.port}: {why}; choose another "
+                "--port (0 picks a free one) or --host"
             )
             raise UsageError(msg) from None
         port = int(runner.addresses[0][1])
