@@ -80,6 +80,7 @@ def replay_result(**changes: Any) -> ReplayResult:
         "participants_checked": 300,
         "participants_converged": 298,
         "conversations_converged": 58,
+        "conversations_verified": 60,
         "read_back": True,
         "not_converged": ["c-9/p-3: state connected != disconnected"],
         "rejections": {"422": 5, "400": 1},

@@ -114,7 +114,9 @@ class CheckConfig:
     concurrency: int = attrs.field(default=32, validator=_positive("--concurrency", "requests"))
     max_examples: int = 10_000
     """At most this many explored examples per property (the covering phase comes on top)."""
-    adapter: str = "store"
+    adapter: str = attrs.field(default="store", validator=lambda _i, _a, v: load_adapter(v))
+    """A built-in adapter's name or ``package.module:Class`` (loaded here, so a wrong one is said
+    before anything is sent)."""
     shrink_seconds: float = attrs.field(default=20.0)
     """Seconds a failed property may keep shrinking after its share of the budget is spent."""
 

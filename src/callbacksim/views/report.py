@@ -284,7 +284,9 @@ def _replay(result: ReplayResult | None) -> str:
         convergence = (
             f'<p class="convergence">Convergence: {word}: {result.participants_converged} of '
             f"{result.participants_checked} participants and {result.conversations_converged} "
-            f"of {result.conversations} conversations read back as their final snapshots.</p>"
+            f"of {result.conversations_verified} conversations read back as their final "
+            f"snapshots; {result.differing} differ, {result.unreadable} could not be read back "
+            "(no usable answer).</p>"
         )
     if result.not_converged:
         items = "".join(f"<li><code>{escape(x)}</code></li>" for x in result.not_converged)

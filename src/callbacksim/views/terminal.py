@@ -215,12 +215,22 @@ def replay_summary(result: ReplayResult, console: Console) -> None:
     if result.read_back:
         table.add_row(
             "converged",
-            f"{'yes' if result.converged else 'NO'}: "
+            f"{'so far' if result.stopped else 'yes' if result.converged else 'NO'}: "
             f"{result.participants_converged:,}/{result.participants_checked:,} participants, "
-            f"{result.conversations_converged:,}/{result.conversations:,} conversations",
+            f"{result.conversations_converged:,}/{result.conversations_verified:,} conversations",
         )
+        if result.differing:
+            table.add_row("differs from the final snapshots", f"{result.differing:,} conversations")
+        if result.unreadable:
+            table.add_row(
+                "could not read back (no usable answer)", f"{result.unreadable:,} conversations"
+            )
     else:
         table.add_row("converged", "not checked: the adapter cannot read the target back")
+    if result.stopped:
+        left = f"; {result.abandoned:,} event(s) left for --resume" if result.abandoned else ""
+        done = f"{result.conversations:,} conversations done"
+        table.add_row("stopped", f"by {result.stopped}, {done}{left}")
     console.print(table)
     for problem in result.not_converged[:5]:
         console.print(f"  not converged: {problem}", markup=False)
