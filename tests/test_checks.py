@@ -322,7 +322,7 @@ def test_cli_unreachable_target_is_a_usage_error() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    run = cli(url, "--budget", "1", "--timeout", "2")
+    run = cli(url, "--budget", "1", "--timeout", "2", "--wait-for-target", "0")
     assert run.returncode == 2
     assert "Traceback" not in run.stderr
     lines = run.stderr.strip().splitlines()
