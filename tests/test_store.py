@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import callbacksim.target.store as store_module
 from callbacksim.target.store import SCHEMA, PutOutcome, PutResult, Store, _parts, _read_group
 
 
@@ -99,14 +101,32 @@ def test_writes_arriving_together_share_commits_and_keep_their_own_outcomes(
     assert len(groups) < len(writes), "every write was committed alone"
 
 
-def test_acknowledged_writes_are_committed(tmp_path: Path) -> None:
-    """Read from a connection of its own as soon as each write is answered: it is there."""
-    db = tmp_path / "db.sqlite3"
+class EarlyStore(Store):
+    """A seeded bug: each write is answered before its transaction is committed."""
 
-    async def main() -> None:
-        store = Store(db)
+    loop: asyncio.AbstractEventLoop
+
+    async def put(self, *args: Any) -> PutResult:
+        self.loop = asyncio.get_running_loop()
+        return await super().put(*args)
+
+    def _commit(self, writes: Sequence[Any]) -> list[PutResult | Exception]:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        results: list[PutResult | Exception] = list(self._apply(db, writes))
+        self.loop.call_soon_threadsafe(store_module._settle, writes, results)
+        time.sleep(0.05)
+        db.execute("COMMIT")
+        return results
+
+
+def unseen_when_answered(store: Store, db: Path) -> list[str]:
+    """The writes not readable from a connection of its own as soon as they are answered."""
+
+    async def main() -> list[str]:
         await store.open()
         reader = sqlite3.connect(db)
+        unseen = []
         try:
 
             async def one(i: int) -> None:
@@ -114,15 +134,22 @@ def test_acknowledged_writes_are_committed(tmp_path: Path) -> None:
                 row = reader.execute(
                     "SELECT body FROM participants WHERE participant = ?", (f"p{i}",)
                 ).fetchone()
-                assert row is not None, f"p{i} was acknowledged before it was committed"
-                assert bytes(row[0]) == b"body %d" % i
+                if row is None or bytes(row[0]) != b"body %d" % i:
+                    unseen.append(f"p{i}")
 
             await asyncio.gather(*(one(i) for i in range(100)))
         finally:
             reader.close()
             await store.close()
+        return unseen
 
-    asyncio.run(main())
+    return asyncio.run(main())
+
+
+def test_acknowledged_writes_are_committed(tmp_path: Path) -> None:
+    assert unseen_when_answered(Store(tmp_path / "a.sqlite3"), tmp_path / "a.sqlite3") == []
+    # The check catches a store that answers first and commits after.
+    assert unseen_when_answered(EarlyStore(tmp_path / "b.sqlite3"), tmp_path / "b.sqlite3")
 
 
 def test_a_failing_write_fails_alone(tmp_path: Path) -> None:
