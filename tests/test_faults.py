@@ -207,6 +207,7 @@ def test_replay_converges_through_every_fault_at_once(tmp_path: Path) -> None:
             lcs,
             ledger,
             upstream,
+            proxy,
             f"every fault at once ({sum(proxy.injected.values())} injected: "
             f"{dict(proxy.injected)})",
         )

@@ -139,13 +139,22 @@ def test_coverage_of_a_text_file_is_an_error_not_an_empty_participant(
     assert len(err) == 1
     assert err[0].startswith(f"callbacksim: error: {text}")
     assert "coverage counts participant objects only" in err[0]
+    # JSON that is no object (an invalid fixture record, say) is not counted, and said so; a file
+    # of nothing else is refused.
     lines = tmp_path / "mixed.jsonl"
     lines.write_bytes(b'{"id": "a"}\n42\n{"id": "b"}\n')
     code, _, err = run(capsys, "coverage", lines)
-    assert code == 2
+    assert code == 0
     assert err == [
-        f"callbacksim: error: {lines}:2: not a JSON object; coverage counts participant "
-        "objects only"
+        f"callbacksim: note: 1 record(s) are not JSON objects: counted as records, they cover "
+        f"nothing (first: {lines}:2)"
+    ]
+    only = tmp_path / "numbers.jsonl"
+    only.write_bytes(b"1\n2\n")
+    code, _, err = run(capsys, "coverage", only)
+    assert code == 2
+    assert err[-1:] == [
+        f"callbacksim: error: {only}:1: not a JSON object; coverage counts participant objects only"
     ]
 
 

@@ -372,26 +372,41 @@ def _coverage(args: argparse.Namespace) -> int:
     from callbacksim.views.terminal import coverage_table
 
     cov = Coverage(args.edition)
+    skipped, first_skipped = 0, ""
     for source in args.files:
         name = "<stdin>" if source == "-" else source
         with open_source(source) as stream:
             records = _participants(stream, name, args)
             try:
                 for record in records:
-                    if record.error is not None or not isinstance(record.payload, dict):
-                        where = (
-                            f"{name}[{record.index}]"
-                            if record.line is None
-                            else f"{name}:{record.line}"
-                        )
-                        why = record.error or "not a JSON object"
-                        msg = f"{where}: {why}; coverage counts participant objects only"
+                    where = (
+                        f"{name}[{record.index}]"
+                        if record.line is None
+                        else f"{name}:{record.line}"
+                    )
+                    if record.error is not None:
+                        msg = f"{where}: {record.error}; coverage counts participant objects only"
                         raise UsageError(msg)
+                    if not isinstance(record.payload, dict):
+                        # JSON but no object: an invalid fixture record breaking json.object,
+                        # say. A record (as the fixture's manifest counts it) covering nothing;
+                        # said below.
+                        skipped += 1
+                        first_skipped = first_skipped or where
                     cov.add(record.payload)
             except JsonError as exc:
                 msg = f"{name}: {exc}"
                 raise UsageError(msg) from None
         _tell(records)
+    if skipped:
+        if cov.records == skipped:
+            msg = f"{first_skipped}: not a JSON object; coverage counts participant objects only"
+            raise UsageError(msg)
+        print(
+            f"callbacksim: note: {skipped:,} record(s) are not JSON objects: counted as records, "
+            f"they cover nothing (first: {first_skipped})",
+            file=sys.stderr,
+        )
     if args.format == "json":
         print(orjson.dumps(cov.to_json(), option=orjson.OPT_INDENT_2).decode())
     else:
