@@ -461,12 +461,22 @@ _CHECK_FAULTS = Faults(duplicates=0.2, reorder=0.3)
 """The delivery faults ``converges`` applies to a lifecycle drawn with faults."""
 
 
+_READ_ATTEMPTS = 4
+"""How often a read-back without a usable answer is tried before it counts as unreadable."""
+
+
 def _converged(s: _Session, lifecycle: Lifecycle, cid: str, edition: Edition) -> None:
     """Every participant of ``lifecycle``, stored under conversation ``cid``, reads back as its
     last snapshot, and the conversation lists exactly them, each as its last snapshot."""
-    verdict = s.client.run(
-        verify_conversation(s.send_async, s.adapter, lifecycle.finals(), cid, edition)
-    )
+    # A read that got no usable answer (no answer, 429, 5xx) says nothing of the data: it is
+    # asked again, a few times with a pause, before it is reported as unreadable.
+    for attempt in range(_READ_ATTEMPTS):
+        verdict = s.client.run(
+            verify_conversation(s.send_async, s.adapter, lifecycle.finals(), cid, edition)
+        )
+        if not verdict.unreadable or attempt == _READ_ATTEMPTS - 1:
+            break
+        time.sleep(0.2 * 2**attempt)
     if verdict.problems:
         first = verdict.problems[0]
         summary = first.summary
