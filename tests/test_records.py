@@ -12,7 +12,18 @@ import orjson
 import pytest
 
 from callbacksim.errors import JsonError, UsageError
-from callbacksim.records import InputFormat, Record, open_source, read_records
+from callbacksim.model import Edition
+from callbacksim.records import (
+    FileKind,
+    InputFormat,
+    ParticipantRecords,
+    Record,
+    open_source,
+    parse_line,
+    read_lines,
+    read_records,
+)
+from callbacksim.schema import participant_fields
 
 HINT = "pass --input-format jsonl"
 
@@ -290,3 +301,58 @@ def test_document_format_reads_the_whole_input_as_one_record_even_an_array() -> 
     assert len(records) == 1
     assert records[0].payload == [{"id": "a"}, {"id": "b"}]
     assert list(read_records(BytesIO(b"  \n"), fmt=InputFormat.DOCUMENT)) == []
+
+
+# -- participants out of any file, fast for JSON Lines -------------------------------------------
+
+
+def _lines_of(*records: Any) -> io.BytesIO:
+    return io.BytesIO(b"".join(orjson.dumps(r) + b"\n" for r in records))
+
+
+def test_participant_lines_pass_unparsed_once_one_is_recognised() -> None:
+    known = participant_fields(Edition.SEED)
+    data = [{"nothing": 1}, {"id": "a"}, {"id": "b"}, [1], {"state": "connected"}]
+    reading = ParticipantRecords(
+        read_lines(_lines_of(*data), fmt=InputFormat.JSONL), "p.jsonl", known
+    )
+    items = list(reading.items())
+    # Parsed until the first record carrying a participant property, then passed on as lines.
+    assert [isinstance(i, Record) for i in items] == [True, True, False, False, False]
+    assert [
+        parse_line(i).payload if not isinstance(i, Record) else i.payload for i in items
+    ] == data
+    assert reading.kind is FileKind.PARTICIPANTS
+    assert reading.count == 5
+    assert reading.warning() is None
+    # Iterating gives every record parsed, the same as reading records does.
+    again = ParticipantRecords(
+        read_lines(_lines_of(*data), fmt=InputFormat.JSONL), "p.jsonl", known
+    )
+    expected = list(read_records(_lines_of(*data), fmt=InputFormat.JSONL))
+    assert list(again) == expected
+
+
+def test_lifecycle_event_lines_are_always_parsed_for_their_participant() -> None:
+    event = {"time": "t", "conversationId": "c", "participantId": "p", "sequence": 1}
+    data = [{**event, "participant": {"id": "p", "n": n}} for n in range(3)]
+    reading = ParticipantRecords(
+        read_lines(_lines_of(*data), fmt=InputFormat.JSONL),
+        "l.jsonl",
+        participant_fields(Edition.SEED),
+    )
+    items = list(reading.items())
+    assert all(isinstance(i, Record) for i in items)
+    assert [i.payload for i in items if isinstance(i, Record)] == [d["participant"] for d in data]
+    assert reading.kind is FileKind.LIFECYCLE_EVENTS
+
+
+def test_a_file_with_no_participant_property_is_parsed_through_and_warned_of() -> None:
+    data = [{"x": n} for n in range(4)]
+    reading = ParticipantRecords(
+        read_lines(_lines_of(*data), fmt=InputFormat.JSONL), "o.jsonl", {"id", "state"}
+    )
+    assert all(isinstance(i, Record) for i in reading.items())
+    warning = reading.warning()
+    assert warning is not None
+    assert "none of the 4 record(s)" in warning

@@ -34,6 +34,7 @@ from callbacksim.records import (
     ParticipantRecords,
     lifecycle_events,
     open_source,
+    read_lines,
     read_records,
 )
 from callbacksim.rules import RULES, RuleSet, rule_ids
@@ -315,7 +316,7 @@ def _say(line: str) -> None:
 
 def _participants(stream: IO[bytes], name: str, args: argparse.Namespace) -> ParticipantRecords:
     """The participant records of one input, whatever kind of callbacksim file it is."""
-    records = read_records(stream, fmt=args.input_format, name=name)
+    records = read_lines(stream, fmt=args.input_format, name=name)
     return ParticipantRecords(records, name, participant_fields(args.edition))
 
 
@@ -338,7 +339,12 @@ def _validate(args: argparse.Namespace) -> int:
         with open_source(source) as stream:
             records = _participants(stream, name, args)
             results = judge(
-                name, records, edition=args.edition, rules=args.rules, tally=tally, valid=as_json
+                name,
+                records.items(),
+                edition=args.edition,
+                rules=args.rules,
+                tally=tally,
+                valid=as_json,
             )
             try:
                 for result in results:

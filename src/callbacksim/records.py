@@ -279,9 +279,13 @@ class ParticipantRecords:
 
     While iterating it counts the records and those that carry at least one of ``known`` (the
     participant properties): `warning` says so when none does, as a file of some other JSON would.
+
+    ``records`` may hold unparsed JSON Lines (`read_lines`): iterating parses each, while `items`
+    passes them on unparsed once the file is known to hold participants and one of them was
+    recognised, for a reader with its own faster way to parse them (`validate.judge`).
     """
 
-    def __init__(self, records: Iterable[Record], name: str, known: Collection[str]) -> None:
+    def __init__(self, records: Iterable[Record | Line], name: str, known: Collection[str]) -> None:
         self._records = records
         self._name = name
         self._known = frozenset(known)
@@ -290,7 +294,19 @@ class ParticipantRecords:
         self.recognised = 0
 
     def __iter__(self) -> Iterator[Record]:
-        for record in self._records:
+        for item in self.items():
+            yield item if isinstance(item, Record) else parse_line(item)
+
+    def items(self) -> Iterator[Record | Line]:
+        """The records, those of a participants file past the first recognised one unparsed."""
+        for item in self._records:
+            if not isinstance(item, Record):
+                if self.recognised and self.kind is FileKind.PARTICIPANTS:
+                    self.count += 1
+                    yield item
+                    continue
+                item = parse_line(item)
+            record = item
             payload = record.payload
             if self.kind is None and record.error is None:
                 self.kind = kind_of(payload)
