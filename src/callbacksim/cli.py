@@ -425,8 +425,9 @@ def _show(args: argparse.Namespace) -> int:
 def _profile_list(args: argparse.Namespace) -> int:
     from callbacksim.generation.profile import Profile
 
-    for name, default, basis in Profile.describe():
-        print(f"{name:<30} {default:>12g}  {basis}")
+    for p in Profile.describe():
+        if args.source is None or p.source == args.source:
+            print(f"{p.name:<30} {p.shown:>12}  {p.source:<10}  {p.basis}")
     return 0
 
 
@@ -657,7 +658,7 @@ def _replay(args: argparse.Namespace) -> int:
     cfg = ReplayConfig(
         concurrency=args.concurrency,
         time_factor=args.time_factor,
-        faults=Faults(args.duplicates, args.reorder, args.jitter),
+        faults=Faults(args.duplicates, args.reorder, args.jitter, args.loss),
         retries=args.retries,
         seed=args.seed,
         ledger=Path(ledger) if ledger else None,
@@ -966,6 +967,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", nargs="?", help="lifecycle events (as `generate lifecycles` writes)")
     p.add_argument("--lifecycles", type=int, help="generate N lifecycles instead of a file")
+    p.add_argument(
+        "--loss",
+        type=float,
+        default=0.0,
+        help="chance an event is never sent, as a closed WebSocket loses it (counted as lost)",
+    )
     p.add_argument("--retries", type=int, default=3, help="retries per request (default: 3)")
     p.add_argument("--ledger", help="write every event's outcome to this JSONL file")
     p.add_argument("--resume", metavar="LEDGER", help="continue the run this ledger records")
@@ -1133,16 +1140,29 @@ def _build_parser() -> argparse.ArgumentParser:
         "profile",
         help="the realism profile: list it, fit it to conversations, compare",
         description=(
-            "Without a subcommand (or with show): every realism parameter, its default and its "
-            "basis. fit: estimate the parameters from a lifecycle file. compare: two files, or a "
-            "file and a profile, side by side."
+            "Without a subcommand (or with show): every realism parameter with its default, its "
+            "source (observed: read from captured Genesys data; documented: from Genesys "
+            "documentation or SDK models; assumption: nothing real backs it) and its basis. fit: "
+            "estimate the parameters from a lifecycle file. compare: two files, or a file and a "
+            "profile, side by side. Change parameters with --profile FILE or --set."
         ),
     )
-    p.set_defaults(handler=_profile_list)
+    source = _Options._parent()
+    source.add_argument(
+        "--source",
+        choices=("observed", "documented", "assumption"),
+        help="list only the parameters with this source",
+    )
+    p.set_defaults(handler=_profile_list, source=None)
     profile_sub = p.add_subparsers(
         dest="profile_command", metavar="SUBCOMMAND", parser_class=_Parser
     )
-    q = profile_sub.add_parser("show", help="every parameter, its default and its basis")
+    q = profile_sub.add_parser(
+        "show",
+        parents=[source],
+        help="every parameter: default, source and basis",
+        description="Every realism parameter with its default, its source and its basis.",
+    )
     q.set_defaults(handler=_profile_list)
     q = profile_sub.add_parser(
         "fit",

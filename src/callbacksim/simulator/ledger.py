@@ -1,9 +1,10 @@
 """The ledger of a replay: one JSON line per event outcome, written through as it happens.
 
 Each line is ``{"conversationId", "participantId", "sequence", "outcome", "status", "attempts",
-"reason"}``; the outcome is ``delivered`` (2xx), ``rejected`` (another 4xx) or ``failed``. A run
-killed at any point resumes from its ledger: `read_ledger` gives the events already accounted for,
-and a torn last line (the one being written at the kill) is cut off.
+"reason"}``; the outcome is ``delivered`` (2xx), ``rejected`` (another 4xx), ``failed``, or
+``lost`` (dropped by the loss fault, never sent). A run killed at any point resumes from its
+ledger: `read_ledger` gives the events already accounted for, and a torn last line (the one being
+written at the kill) is cut off.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ faster); None sends as fast as possible.
 
 Delivery faults, seeded per conversation: duplicates (an event sent twice), bounded reordering
 (two neighbouring events of one participant swapped; the target sorts them out with
-``X-Sequence``) and jitter (a random pause before a send).
+``X-Sequence``), jitter (a random pause before a send) and loss (an event never sent, recorded as
+``lost``; later snapshots of the conversation still show what it changed).
 
 Every request has a timeout. Connection errors, resets, timeouts, malformed answers, 429 and 5xx
 are retried with exponential backoff up to ``retries`` times, honouring ``Retry-After``. Each
@@ -36,7 +37,7 @@ from callbacksim.model import Edition
 from callbacksim.simulator.adapters import Adapter, Delivery
 from callbacksim.simulator.client import HttpClient, Request, Response
 from callbacksim.simulator.convergence import ConversationVerdict, verify_conversation
-from callbacksim.simulator.faults import Faults, plan_deliveries
+from callbacksim.simulator.faults import Faults, plan_deliveries, split_lost
 from callbacksim.simulator.latency import LatencyRecorder, buckets_ms, summary_ms
 from callbacksim.simulator.ledger import Key, Ledger, read_ledger
 
@@ -102,6 +103,9 @@ class ReplayResult:
     rejections: dict[str, int]
     unreadable: int = 0
     """Conversations whose read-back got no usable answer (not counted as differing)."""
+    lost: int = 0
+    """Events the loss fault dropped: never sent, recorded in the ledger as ``lost`` (and not
+    counted as skipped when a run resumes)."""
 
     @property
     def converged(self) -> bool:
@@ -119,7 +123,7 @@ class ReplayResult:
 
     @property
     def throughput(self) -> float:
-        sent = self.events - self.skipped
+        sent = self.events - self.skipped - self.lost
         return sent / self.seconds if self.seconds > 0 else 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -186,6 +190,18 @@ def _outcome(response: Response, attempts: int, event: Event) -> dict[str, Any]:
     }
 
 
+def _lost(event: Event) -> dict[str, Any]:
+    return {
+        "conversationId": event.conversation_id,
+        "participantId": event.participant_id,
+        "sequence": event.sequence,
+        "outcome": "lost",
+        "status": None,
+        "attempts": 0,
+        "reason": "lost in delivery (the loss fault): never sent",
+    }
+
+
 def replay(
     client: HttpClient,
     adapter: Adapter,
@@ -215,8 +231,21 @@ def replay(
         rng = random.Random(f"{cfg.seed}:{lifecycle.conversation_id}")
         latest: dict[str, dict[str, Any]] = {}
         sent_keys: set[Key] = set()
-        for event, duplicate in plan_deliveries(lifecycle.events, cfg.faults, rng):
+        kept, lost = split_lost(lifecycle.events, cfg.faults, rng)
+        for event in lost:  # never sent: accounted for at once, as lost (once, if resumed)
+            events_total += 1
+            if (event.conversation_id, event.participant_id, event.sequence) not in done:
+                stats.outcomes["lost"] += 1
+                ledger.write(_lost(event))
+        position = {id(e): i for i, e in enumerate(lifecycle.events)} if lost else {}
+        unsent = iter(lost)
+        pending = next(unsent, None)
+        for event, duplicate in plan_deliveries(kept, cfg.faults, rng):
             key = (event.conversation_id, event.participant_id, event.sequence)
+            # A lost event still happened: later snapshots of the conversation show it.
+            while pending is not None and position[id(pending)] < position[id(event)]:
+                latest[pending.participant_id] = pending.participant
+                pending = next(unsent, None)
             latest[event.participant_id] = event.participant
             if not duplicate:
                 events_total += 1
@@ -304,6 +333,7 @@ def replay(
         read_back=read_back,
         rejections=dict(stats.rejections),
         unreadable=verification.unreadable if read_back and verification else 0,
+        lost=counts["lost"],
     )
 
 

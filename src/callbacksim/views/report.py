@@ -261,6 +261,7 @@ def _replay(result: ReplayResult | None) -> str:
         ("rejected", result.rejected),
         ("failed", result.failed),
         ("skipped (already in the ledger)", result.skipped),
+        ("lost (loss fault, never sent)", result.lost),
         ("requests", result.requests),
         ("duplicates sent", result.duplicates),
         ("retries", result.retries),
