@@ -58,17 +58,27 @@ TRUE = DEFAULT.with_overrides(
         "park_median_s": 90,
         "transfer_probability": 0.1,
         "error_probability": 0.05,
-        "wrapup_required_probability": 0.7,
         "wrapup_skip_probability": 0.2,
         "wrapup_timeout_probability": 0.1,
+        "acw_request_probability": 0.7,
         "wrapup_timeout_ms": 45_000,
         "acw_median_s": 40,
         "acw_sigma": 0.5,
         "customer_end_delay_max_ms": 3_000,
         "arrivals_per_hour": 120,
+        # The variants the estimators do not yet tell apart from the plain lifecycle: Customer
+        # First dialling, reschedules, agent-owned and self-scheduled routing, auto-dial and
+        # elapsed schedules each bend a queue wait, a talk time, a schedule lead or a route delay.
+        "elapsed_schedule_share": 0,
+        "self_scheduled_share": 0,
+        "agent_owned_share": 0,
+        "customer_first_share": 0,
+        "reschedule_probability": 0,
+        "auto_dial_share": 0,
     }
 )
-"""A profile unlike the default in every parameter."""
+"""A profile unlike the default in every parameter that has an estimator, without the variants
+that the estimators cannot yet separate (see their comment)."""
 
 COUNT = 4000
 
@@ -154,7 +164,7 @@ def test_a_fit_recovers_the_profile_that_generated_the_conversations(
         if f.name not in ESTIMATORS:
             # A parameter the fit has no estimator for yet keeps its default, marked.
             assert (f.informed, f.note) == (False, "no estimator")
-            lines.append(f"{f.name:<30}{'':>10}{f.value:>11g}  (no estimator: default kept)")
+            lines.append(f"{f.name:<30}{'':>10}{f.value!s:>11}  (no estimator: default kept)")
             continue
         assert f.informed, f"{f.name}: {f.note}"
         tol, rule = tolerance(f.name, f)

@@ -205,16 +205,20 @@ METRICS: dict[str, tuple[type[Observation], str]] = {
     "park_s": (Durations, "park length: resumeTime - parkTime (s)"),
     "transfer": (Share, "served conversations transferred to another queue"),
     "agent_error": (Share, "served conversations whose last agent leg ended in a failure"),
-    "wrapup_required": (Share, "served conversations whose last agent leg required wrap-up"),
-    "wrapup_skipped": (Share, "required wrap-ups that were skipped"),
-    "wrapup_timeout": (Share, "required, unskipped wrap-ups forced by their timeout"),
+    "acw_requested": (Share, "served, agentRequested prompt: the last agent leg required wrap-up"),
+    "wrapup_skipped": (Share, "required wrap-ups under an optional prompt that were skipped"),
+    "wrapup_timeout": (Share, "required, unskipped wrap-ups under a time-boxed prompt that ran out"),
     "wrapup_timeout_setting_ms": (Durations, "agent wrapupTimeoutMs"),
-    "acw_s": (Durations, "applied wrap-up: endAcwTime - startAcwTime (s)"),
+    "acw_s": (Durations, "applied wrap-up, untimed prompt: endAcwTime - startAcwTime (s)"),
     "customer_end_delay_ms": (Durations, "customer endTime - last agent endTime (ms)"),
 }
 """Every observation, by name: its kind and what it measures."""
 
 _FAILURES = frozenset({"error", "transport.failure"})
+_TIMED_PROMPTS = ("timeout", "forcedTimeout", "agentRequested")
+"""The wrap-up prompts that give after-call work a time limit (``wrapupTimeoutMs``)."""
+_TIMEOUT_CODE = "ININ-WRAP-UP-TIMEOUT"
+"""The wrap-up code the system applies when the time runs out."""
 
 
 class _Leg:
@@ -288,7 +292,8 @@ class Observed:
         for ivr in ivrs:
             if ivr.get("endTime") is not None:
                 m["ivr_s"].add((ivr.t["endTime"] - ivr.start) / 1000)
-        customers = by_purpose.get("customer")
+        # An externally dialled preview callback's customer has purpose 'external'.
+        customers = by_purpose.get("customer") or by_purpose.get("external")
         agents = by_purpose.get("agent", [])
         self._agents(agents)
         if not customers:
@@ -356,7 +361,9 @@ class Observed:
                     m["timeout_overrun_ms"].add(end - alerting - timeout)
 
     def _acw(self, a: _Leg) -> None:
-        if _wrapup(a) == "applied":
+        # A time-boxed prompt cuts after-call work short (or, forcedTimeout, stretches it to the
+        # whole allowance): only the untimed prompts show how long the work itself takes.
+        if _wrapup(a) == "applied" and a.final.get("wrapupPrompt") not in _TIMED_PROMPTS:
             start, done = a.get("startAcwTime"), a.get("endAcwTime")
             if start is not None and done is not None:
                 self.metrics["acw_s"].add((done - start) / 1000)
@@ -398,11 +405,13 @@ class Observed:
             m["park"].add(last.get("parkTime") is not None)
         m["transfer"].add(any(a.final.get("disconnectType") == "transfer" for a in served))
         m["agent_error"].add(last.final.get("disconnectType") in _FAILURES)
-        wrapup = _wrapup(last)
-        m["wrapup_required"].add(wrapup != "none")
+        wrapup, prompt = _wrapup(last), last.final.get("wrapupPrompt")
+        if prompt == "agentRequested":
+            m["acw_requested"].add(wrapup != "none")
         if wrapup != "none":
-            m["wrapup_skipped"].add(wrapup == "skipped")
-            if wrapup != "skipped":
+            if prompt in (None, "optional"):
+                m["wrapup_skipped"].add(wrapup == "skipped")
+            if prompt in (None, *_TIMED_PROMPTS) and wrapup != "skipped":
                 m["wrapup_timeout"].add(wrapup == "timeout")
         customer_end, agent_end = customer.get("endTime"), last.get("endTime")
         if customer_end is not None and agent_end is not None and customer_end >= agent_end:
@@ -423,9 +432,15 @@ def _wrapup(agent: _Leg) -> str:
         return "none"
     if final.get("wrapupSkipped") is True:
         return "skipped"
+    code = final.get("wrapup")
+    if isinstance(code, Mapping) and code.get("code") is not None:
+        return "timeout" if code.get("code") == _TIMEOUT_CODE else "applied"
     setting = final.get("wrapupTimeoutMs")
     start, done = agent.get("startAcwTime"), agent.get("endAcwTime")
-    # Forced by its timeout: after-call work lasted the whole allowance (to the second).
+    # Without a code shown: forced by its timeout when after-call work lasted the whole
+    # allowance (to the second), unless the prompt (forcedTimeout) always makes it last that long.
+    if final.get("wrapupPrompt") == "forcedTimeout":
+        return "applied"
     if isinstance(setting, int) and start is not None and done is not None:
         return "timeout" if done - start >= setting - 1000 else "applied"
     return "applied"
