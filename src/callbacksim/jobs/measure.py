@@ -207,7 +207,10 @@ METRICS: dict[str, tuple[type[Observation], str]] = {
     "agent_error": (Share, "served conversations whose last agent leg ended in a failure"),
     "acw_requested": (Share, "served, agentRequested prompt: the last agent leg required wrap-up"),
     "wrapup_skipped": (Share, "required wrap-ups under an optional prompt that were skipped"),
-    "wrapup_timeout": (Share, "required, unskipped wrap-ups under a time-boxed prompt that ran out"),
+    "wrapup_timeout": (
+        Share,
+        "required, unskipped wrap-ups under a time-boxed prompt that ran out",
+    ),
     "wrapup_timeout_setting_ms": (Durations, "agent wrapupTimeoutMs"),
     "acw_s": (Durations, "applied wrap-up, untimed prompt: endAcwTime - startAcwTime (s)"),
     "customer_end_delay_ms": (Durations, "customer endTime - last agent endTime (ms)"),
@@ -300,8 +303,10 @@ class Observed:
             return
         customer = customers[0]
         m["preview"].add("outboundPreview" in customer.final)
-        scheduled = self._scheduling(customer)
         served = [a for a in agents if a.get("connectedTime") is not None]
+        scheduled = self._scheduling(
+            customer, min((a.t["connectedTime"] for a in served), default=None)
+        )
         ended = customer.get("endTime") is not None
         cancelled = scheduled and ended and customer.get("connectedTime") is None
         if scheduled and ended:
@@ -312,15 +317,28 @@ class Observed:
         if served:
             self._service(customer, served)
 
-    def _scheduling(self, customer: _Leg) -> bool:
+    def _scheduling(self, customer: _Leg, served_at: int | None) -> bool:
+        """Whether the callback was scheduled for later when created. The first snapshot that
+        shows a callbackScheduledTime tells; a time after an agent answered is a reschedule
+        (the agent could not reach the customer), which hides the first one: such a conversation
+        is left out, unless the earlier snapshots still show the time it was created with."""
         m = self.metrics
-        at = customer.final.get("callbackScheduledTime")
+        at = next(
+            (
+                s["callbackScheduledTime"]
+                for _, s in customer.snapshots
+                if "callbackScheduledTime" in s
+            ),
+            None,
+        )
         scheduled_ms = None
         if isinstance(at, str):
             try:
                 scheduled_ms = epoch_ms(parse_datetime(at))
             except DatetimeFormatError:
                 scheduled_ms = None
+        if scheduled_ms is not None and served_at is not None and scheduled_ms > served_at:
+            return False
         scheduled = scheduled_ms is not None and scheduled_ms > customer.start
         m["scheduled"].add(scheduled)
         if scheduled and scheduled_ms is not None:
