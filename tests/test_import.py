@@ -54,7 +54,7 @@ def test_importing_the_example_gives_an_ordinary_lifecycle_file(
     assumed = [line for line in err.splitlines() if line.startswith("assumed (")]
     kinds = [line.split(",")[0].removeprefix("assumed (") for line in assumed]
     assert len(kinds) == len(set(kinds))
-    assert {"waits-scheduled", "alerting-from-start"} <= set(kinds)
+    assert {"waits-none", "alerting-from-start"} <= set(kinds)
     # Streamed back by the readers replay and show use, the finals are the export's.
     with open_source(str(out)) as stream:
         lcs = list(stream_lifecycles(r.payload for r in read_records(stream, name=str(out))))
