@@ -303,7 +303,7 @@ def test_profile_compare_two_files_a_file_and_a_profile(
     assert code == 0
     rows = [line for line in out.splitlines() if line.startswith("│ scheduled_share")]
     assert len(rows) == 1
-    assert rows[0].count("n=20 rate=0.650") == 2
+    assert rows[0].count("n=20 rate=0.600") == 2
     assert "talk_median_s" in out
     code, out, _ = run(capsys, "profile", "compare", imported, "--count", "300")
     assert code == 0

@@ -47,7 +47,7 @@ def test_importing_the_example_gives_an_ordinary_lifecycle_file(
     assert stdout == ""
     page = orjson.loads(EXAMPLE.read_bytes())
     assert err.splitlines()[-1] == (
-        "imported 20 conversation(s), 78 participant(s): all valid; "
+        "imported 20 conversation(s), 71 participant(s): all valid; "
         f"wrote {len(events_of(out))} event(s)"
     )
     # Each assumption made is said once, with how many participants needed it.
