@@ -1136,8 +1136,15 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the personal paths and kinds")
     p.set_defaults(handler=_anonymise)
 
+    source = _Options._parent()
+    source.add_argument(
+        "--source",
+        choices=("observed", "documented", "assumption"),
+        help="list only the parameters with this source",
+    )
     p = sub.add_parser(
         "profile",
+        parents=[source],
         help="the realism profile: list it, fit it to conversations, compare",
         description=(
             "Without a subcommand (or with show): every realism parameter with its default, its "
@@ -1146,12 +1153,6 @@ def _build_parser() -> argparse.ArgumentParser:
             "estimate the parameters from a lifecycle file. compare: two files, or a file and a "
             "profile, side by side. Change parameters with --profile FILE or --set."
         ),
-    )
-    source = _Options._parent()
-    source.add_argument(
-        "--source",
-        choices=("observed", "documented", "assumption"),
-        help="list only the parameters with this source",
     )
     p.set_defaults(handler=_profile_list, source=None)
     profile_sub = p.add_subparsers(
