@@ -322,7 +322,8 @@ def draw_terminal(
             break
     else:
         out(label("") + start)
-        out(label("") + end.rjust(bar_w))
+        # A dated end may be wider than the bars: it then takes the label column too.
+        out(label("") + end.rjust(bar_w) if len(end) <= bar_w else Text(end.rjust(total)))
     for lane in lanes:
         cells: list[str | None] = [None] * bar_w
         filled = 0
