@@ -67,9 +67,12 @@ TRUE = DEFAULT.with_overrides(
         "acw_sigma": 0.5,
         "customer_end_delay_max_ms": 3_000,
         "arrivals_per_hour": 120,
-        # The variants the estimators do not yet tell apart from the plain lifecycle: Customer
-        # First dialling, reschedules, agent-owned and self-scheduled routing, auto-dial and
-        # elapsed schedules each bend a queue wait, a talk time, a schedule lead or a route delay.
+        # The variants the estimators do not yet tell apart from the plain lifecycle, each of
+        # which bends an observation: Customer First calls that end unanswered or at a machine
+        # read as abandoned, and their dialling delays the customer's connect after the route;
+        # reschedules add short unanswered calls to the talk times; owned and self-scheduled
+        # callbacks wait for their agent in the queue; auto-dial and elapsed schedules change
+        # the talk times and the schedule leads.
         "elapsed_schedule_share": 0,
         "self_scheduled_share": 0,
         "agent_owned_share": 0,

@@ -6,7 +6,7 @@ often something happened out of how many chances) and instants. Observations str
 count, extremes and log-moments exactly and a bounded, seeded sample for quantiles, so memory does
 not grow with the number of conversations, and the same input gives the same figures.
 
-How a conversation is read: its customer leg (purpose ``customer``), its queue legs (``acd``, one
+How a conversation is read: its customer leg (purpose ``customer``, or ``external``), its queue legs (``acd``, one
 per queue visit, in order of start), its agent legs (``agent``, one per offer; those that started
 while a queue leg waited belong to that visit) and any ``ivr`` leg. An agent leg with a
 ``connectedTime`` accepted its offer; one that ended without it was declined (``disconnectType``
@@ -313,7 +313,12 @@ class Observed:
             m["cancelled"].add(cancelled)
         if ended and not cancelled:
             m["abandoned"].add(not served)
-        self._visits(by_purpose.get("acd", []), agents, served=bool(served))
+        self._visits(
+            by_purpose.get("acd", []),
+            agents,
+            served=bool(served),
+            answered=customer.get("connectedTime"),
+        )
         if served:
             self._service(customer, served)
 
@@ -386,8 +391,12 @@ class Observed:
             if start is not None and done is not None:
                 self.metrics["acw_s"].add((done - start) / 1000)
 
-    def _visits(self, acds: list[_Leg], agents: list[_Leg], *, served: bool) -> None:
-        """Queue waits, offers and requeues, visit by visit."""
+    def _visits(
+        self, acds: list[_Leg], agents: list[_Leg], *, served: bool, answered: int | None
+    ) -> None:
+        """Queue waits, offers and requeues, visit by visit. A customer who connected after the
+        queue leg and before its first offer was dialled first (Customer First): the wait for an
+        agent starts when they answered, not while they were being dialled."""
         m = self.metrics
         for visit, acd in enumerate(acds):
             connected = acd.get("connectedTime")
@@ -397,7 +406,10 @@ class Observed:
             offers = [a for a in agents if connected <= a.start and (end is None or a.start <= end)]
             if not offers:
                 continue
-            m["queue_wait_s"].add((offers[0].start - connected) / 1000)
+            waits_from = connected
+            if answered is not None and connected < answered <= offers[0].start:
+                waits_from = answered
+            m["queue_wait_s"].add((offers[0].start - waits_from) / 1000)
             m["offers_per_visit"].add(len(offers))
             for before, after in itertools.pairwise(offers):
                 missed_end = before.get("endTime")
