@@ -6,9 +6,9 @@ often something happened out of how many chances) and instants. Observations str
 count, extremes and log-moments exactly and a bounded, seeded sample for quantiles, so memory does
 not grow with the number of conversations, and the same input gives the same figures.
 
-How a conversation is read: its customer leg (purpose ``customer``, or ``external``), its queue legs (``acd``, one
-per queue visit, in order of start), its agent legs (``agent``, one per offer; those that started
-while a queue leg waited belong to that visit) and any ``ivr`` leg. An agent leg with a
+How a conversation is read: its customer leg (purpose ``customer``, or ``external``), its queue
+legs (``acd``, one per queue visit, in order of start), its agent legs (``agent``, one per offer;
+those that started while a queue leg waited belong to that visit) and any ``ivr`` leg. An agent leg with a
 ``connectedTime`` accepted its offer; one that ended without it was declined (``disconnectType``
 ``client``) or timed out (``system``). A conversation is served when an agent leg connected,
 cancelled when its scheduled customer leg ended without connecting, abandoned when the customer
