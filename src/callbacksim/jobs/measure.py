@@ -8,11 +8,11 @@ not grow with the number of conversations, and the same input gives the same fig
 
 How a conversation is read: its customer leg (purpose ``customer``, or ``external``), its queue
 legs (``acd``, one per queue visit, in order of start), its agent legs (``agent``, one per offer;
-those that started while a queue leg waited belong to that visit) and any ``ivr`` leg. An agent leg with a
-``connectedTime`` accepted its offer; one that ended without it was declined (``disconnectType``
-``client``) or timed out (``system``). A conversation is served when an agent leg connected,
-cancelled when its scheduled customer leg ended without connecting, abandoned when the customer
-connected and left with no agent connected.
+those that started while a queue leg waited belong to that visit) and any ``ivr`` leg. An agent
+leg with a ``connectedTime`` accepted its offer; one that ended without it was declined
+(``disconnectType`` ``client``) or timed out (``system``). A conversation is served when an agent
+leg connected, cancelled when its scheduled customer leg ended without connecting, abandoned when
+the customer connected and left with no agent connected.
 """
 
 from __future__ import annotations
