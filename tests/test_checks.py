@@ -8,6 +8,7 @@ fixed seed they are deterministic: the budget is only a cap that a loaded machin
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import subprocess
@@ -19,19 +20,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from buggy_targets import CATALOG, SeededBug, Store, app, running
 
+from callbacksim.model import Edition
 from callbacksim.simulator.checks import CheckConfig, run_checks
 from callbacksim.simulator.client import HttpClient, Request
 from callbacksim.simulator.properties import PROPERTIES, Outcome
 from callbacksim.target import BackgroundServer, ServerConfig
 
-EXAMPLES = 60
-"""Examples per property for the correct store (each seeded bug says how many catch it)."""
+EXAMPLES = 15
+"""Explored examples per property for the correct store, after the covering phases (each seeded
+bug says how many catch it)."""
+
+CONCURRENCY = 16
+"""Lifecycles replayed at once by ``isolated`` (four waves of them)."""
 
 CAP = 120.0
 """The time budget of a catalog run: a cap only, shared by weight across the properties, so
-that the example counts decide even on a loaded machine (a run takes about 3 s)."""
+that the example counts decide even on a loaded machine (a run takes a few seconds)."""
 
 CLI = [sys.executable, "-m", "callbacksim.cli"]
 
@@ -45,7 +52,16 @@ def failed(outcomes: list[Outcome]) -> set[str]:
 
 
 def check_catalog_target(url: str, examples: int = EXAMPLES) -> list[Outcome]:
-    return run_checks(CheckConfig(url=url, budget=CAP, seed=0, max_examples=examples))
+    # Shrinking is cut short: which properties fail is what is judged here, not how small.
+    cfg = CheckConfig(
+        url=url,
+        budget=CAP,
+        seed=0,
+        max_examples=examples,
+        shrink_seconds=2.0,
+        concurrency=CONCURRENCY,
+    )
+    return run_checks(cfg)
 
 
 def assert_useful(outcome: Outcome, url: str) -> None:
@@ -109,7 +125,8 @@ def test_the_shared_store_answers_the_contract() -> None:
 def test_the_shared_store_passes_every_property() -> None:
     with running(app()) as url:
         outcomes = check_catalog_target(url)
-    assert [(o.id, o.status) for o in outcomes] == [(p, "passed") for p in PROPERTIES]
+    shown = [(o.id, o.failure.summary, o.failure.got[:300]) for o in outcomes if o.failure]
+    assert [(o.id, o.status) for o in outcomes] == [(p, "passed") for p in PROPERTIES], shown
 
 
 # -- each seeded bug fails exactly its properties -----------------------------------------------
@@ -141,7 +158,11 @@ def test_seeded_bug_fails_exactly_its_properties(bug: SeededBug) -> None:
 def test_reference_target_passes_every_property() -> None:
     with BackgroundServer(ServerConfig()) as url:
         outcomes = run_checks(CheckConfig(url=url, budget=20.0, seed=0))
-    problems = [(o.id, o.status, o.note, o.failure) for o in outcomes if o.status != "passed"]
+    problems = [
+        (o.id, o.status, o.note, o.failure and (o.failure.summary, o.failure.got[:300]))
+        for o in outcomes
+        if o.status != "passed"
+    ]
     assert not problems
     assert [o.id for o in outcomes] == list(PROPERTIES)
     assert all(o.examples > 0 for o in outcomes)
@@ -200,7 +221,8 @@ def test_cli_reports_a_buggy_target(truncating: str, tmp_path: Path) -> None:
     assert "curl " in run.stdout
 
     data = json.loads(report.read_text())
-    assert set(data) == {"target", "seed", "properties"}
+    assert set(data) == {"target", "seed", "edition", "rules", "budget", "properties"}
+    assert data["edition"] == "seed"
     assert data["target"] == truncating
     assert data["seed"] == 0
     rows = {row["id"]: row for row in data["properties"]}
@@ -300,7 +322,7 @@ def test_cli_unreachable_target_is_a_usage_error() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    run = cli(url, "--budget", "1", "--timeout", "2")
+    run = cli(url, "--budget", "1", "--timeout", "2", "--wait-for-target", "0")
     assert run.returncode == 2
     assert "Traceback" not in run.stderr
     lines = run.stderr.strip().splitlines()
@@ -345,3 +367,168 @@ def test_cli_check_of_the_reference_target_at_its_default_budget(tmp_path: Path)
     assert [r["id"] for r in rows] == list(PROPERTIES)
     assert all(r["status"] == "passed" and r["examples"] > 0 for r in rows)
     assert elapsed < 60 + 30  # the budget, plus start-up and the last example's tail
+
+
+# -- no false alarms across editions ------------------------------------------------------------
+
+EDITION_PAIRS = [(t, c) for t in Edition for c in Edition]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("target", "checked"),
+    EDITION_PAIRS,
+    ids=[f"{t.value}-checked-as-{c.value}" for t, c in EDITION_PAIRS],
+)
+def test_the_reference_target_of_each_edition_checked_in_each_edition(
+    target: Edition, checked: Edition
+) -> None:
+    """Every property holds, fully covered, on a target built on the edition checked or a newer
+    one. On an older target, rejects-invalid alone fails: the newer edition's rules are not its
+    own, and the failure says so."""
+    with BackgroundServer(ServerConfig(edition=target)) as url:
+        cfg = CheckConfig(
+            url=url, budget=CAP, seed=0, edition=checked, max_examples=10, concurrency=8
+        )
+        outcomes = by_id(run_checks(cfg))
+    assert list(outcomes) == list(PROPERTIES)
+    for pid, outcome in outcomes.items():
+        if pid == "rejects-invalid" and not target.includes(checked):
+            assert outcome.status == "failed", outcome
+            assert outcome.failure is not None
+            assert f"valid in the {target.value} edition" in outcome.failure.summary
+            continue
+        assert outcome.status == "passed", (pid, outcome.failure, outcome.note)
+        assert outcome.complete, (pid, outcome.coverage())
+        assert outcome.examples > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pid", ["accepts-valid", "tolerates-unknown", "round-trips"])
+def test_a_store_on_a_newer_edition_is_no_false_alarm_when_checked_in_an_older_one(
+    pid: str,
+) -> None:
+    """What a check in the seed edition sends as unknown is unknown to every edition, and what is
+    new in sdk-269 comes only in a form valid there (a parked state with its parkTime)."""
+
+    class Newer(Store):
+        edition = Edition.SDK_269
+
+    with running(app(Newer)) as url:
+        cfg = CheckConfig(url=url, budget=CAP, seed=1, properties=(pid,), max_examples=300)
+        (outcome,) = run_checks(cfg)
+    assert outcome.status == "passed", (outcome.failure, outcome.note)
+    assert outcome.complete
+    assert outcome.explored == 300
+
+
+# -- a target that is not what it seems -----------------------------------------------------------
+
+
+def _refuses_every_write() -> web.Application:
+    """Answers /health and reads, but every write 404 (the write path is elsewhere)."""
+
+    async def health(_request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def missing(_request: web.Request) -> web.Response:
+        return web.json_response({"error": "no such thing"}, status=404)
+
+    application = web.Application()
+    application.router.add_get("/health", health)
+    application.router.add_route("*", "/{tail:.*}", missing)
+    return application
+
+
+def test_a_property_whose_writes_are_all_refused_is_not_exercised() -> None:
+    with running(_refuses_every_write()) as url:
+        cfg = CheckConfig(
+            url=url,
+            budget=6.0,
+            seed=0,
+            properties=("not-found", "round-trips", "idempotent"),
+            max_examples=20,
+        )
+        outcomes = by_id(run_checks(cfg))
+    for pid in ("round-trips", "idempotent"):
+        outcome = outcomes[pid]
+        assert outcome.status == "not-exercised", outcome
+        assert outcome.failure is None
+        assert "no write got a 2xx answer" in outcome.note
+        assert "404" in outcome.note
+        assert outcome.covered["features"][0] == 0
+        assert outcome.unexercised["features"]
+    found = outcomes["not-found"]
+    assert found.status == "passed"  # the never-written participant is still not found...
+    assert found.unexercised == {"cases": ("never-written participant beside a stored one",)}
+    assert not found.complete  # ...but the case beside a stored one could not be tried
+    assert found.verdict == "holds, partly covered"
+
+
+@pytest.mark.slow
+def test_cli_exit_status_is_1_for_a_property_not_exercised(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    with running(_refuses_every_write()) as url:
+        run = cli(url, "--properties", "round-trips", "--budget", "3", "--report", report)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "not exercised" in run.stdout
+    (row,) = [r for r in json.loads(report.read_text())["properties"] if r["id"] == "round-trips"]
+    assert row["status"] == "not-exercised"
+
+
+@pytest.mark.slow
+def test_cli_wrong_base_url_is_a_usage_error(reference: str) -> None:
+    run = cli(f"{reference}/api", "--properties", "not-found", "--budget", "1")
+    assert run.returncode == 2, run.stdout + run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert "/health" in lines[0]
+    assert "404" in lines[0]
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.slow
+def test_cli_missing_credentials_are_a_usage_error() -> None:
+    with BackgroundServer(ServerConfig(token="s3cret")) as url:
+        # /health needs no token; the first real request does.
+        run = cli(url, "--properties", "not-found", "--budget", "1")
+        assert run.returncode == 2, run.stdout + run.stderr
+        lines = run.stderr.strip().splitlines()
+        assert len(lines) == 1, run.stderr
+        assert "401" in lines[0]
+        assert "--header" in lines[0]
+        with_token = cli(
+            url,
+            "--properties",
+            "not-found",
+            "--budget",
+            "1",
+            "--header",
+            "Authorization: Bearer s3cret",
+        )
+    assert with_token.returncode == 0, with_token.stdout + with_token.stderr
+
+
+class _Slow(Store):
+    """A correct store that takes its time over every write."""
+
+    async def put(self, cid: str, pid: str, sequence: int | None, sent: bytes, body: bytes) -> str:
+        await asyncio.sleep(0.05)
+        return await super().put(cid, pid, sequence, sent, body)
+
+
+def test_a_budget_too_small_for_the_covering_phase_is_said_with_a_better_budget() -> None:
+    with running(app(_Slow)) as url:
+        cfg = CheckConfig(url=url, budget=1.0, seed=0, properties=("round-trips",))
+        (outcome,) = run_checks(cfg)
+    assert outcome.status == "passed"
+    assert not outcome.complete
+    assert outcome.verdict == "holds, partly covered"
+    assert outcome.explored == 0
+    covered, total = outcome.covered["features"]
+    assert covered < total
+    untried = {(d, n) for d, names in outcome.untried.items() for n in names}
+    assert ("paths", "hold") in untried
+    assert outcome.suggested_budget is not None
+    assert outcome.suggested_budget > 1.0
+    assert f"about {outcome.suggested_budget:g} s" in outcome.coverage()

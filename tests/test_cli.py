@@ -345,7 +345,10 @@ def test_replay_against_a_target_that_does_not_converge_exits_1(
         (["{url}", "--time-factor", "0"], "--time-factor must be positive"),
         (["{url}", "--set", "max_offers=1000"], "max_offers must be at most 100"),
         (["ftp://127.0.0.1/", "--lifecycles", "1"], "is not an http(s) URL"),
-        (["http://127.0.0.1:{closed}", "--lifecycles", "1"], "cannot reach http://127.0.0.1:"),
+        (
+            ["http://127.0.0.1:{closed}", "--lifecycles", "1", "--wait-for-target", "0"],
+            "cannot reach http://127.0.0.1:",
+        ),
     ],
 )
 def test_replay_usage_errors(
@@ -383,7 +386,10 @@ def test_run_checks_and_replays_against_the_reference_target(
     ("args", "message"),
     [
         (["--target", "127.0.0.1:8080"], "is not an http(s) URL"),
-        (["--target", "http://127.0.0.1:{closed}"], "cannot reach http://127.0.0.1:"),
+        (
+            ["--target", "http://127.0.0.1:{closed}", "--wait-for-target", "0"],
+            "cannot reach http://127.0.0.1:",
+        ),
     ],
 )
 def test_run_usage_errors(
@@ -415,9 +421,9 @@ def test_run_leaves_no_hypothesis_folder_in_the_working_directory(tmp_path: Path
 
 
 def _commands() -> dict[str, Any]:
-    from callbacksim.cli import _build_parser
+    from callbacksim.cli import build_parser
 
-    commands: dict[str, Any] = _build_parser().commands  # type: ignore[attr-defined]
+    commands: dict[str, Any] = build_parser().commands  # type: ignore[attr-defined]
     return commands
 
 

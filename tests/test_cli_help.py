@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from callbacksim.cli import _build_parser, main
+from callbacksim.cli import build_parser, main
 from callbacksim.cli_help import EXAMPLES
 from callbacksim.target import BackgroundServer, ServerConfig
 
-PARSER = _build_parser()
+PARSER = build_parser()
 COMMANDS: dict[str, Any] = PARSER.commands  # type: ignore[attr-defined]
 PLACEHOLDER = "http://127.0.0.1:8080"
 

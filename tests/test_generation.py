@@ -24,7 +24,12 @@ from callbacksim.generation.bulk import BulkParticipants
 from callbacksim.generation.chooser import RandomChooser
 from callbacksim.generation.invalid import build_invalid
 from callbacksim.generation.participants import Shape, build_participant, states
-from callbacksim.generation.unusual import FEATURES, build_unusual
+from callbacksim.generation.unusual import (
+    FEATURES,
+    ON_REQUEST,
+    UNKNOWN_ENUM_VALUES,
+    build_unusual,
+)
 from callbacksim.model import (
     Direction,
     DisconnectType,
@@ -175,7 +180,81 @@ def test_default_unusual_payloads_are_valid(edition: Edition) -> None:
         assert set(applied) <= set(FEATURES)
         assert check(payload, edition=edition) == [], (applied, payload)
         seen |= set(applied)
-    assert seen == set(FEATURES)
+    assert seen == set(FEATURES) - set(ON_REQUEST)
+
+
+def _later(edition: Edition) -> list[Edition]:
+    return [e for e in Edition if e.includes(edition)]
+
+
+def test_unknown_enum_values_are_unknown_to_every_edition() -> None:
+    enums = {"state": State, "direction": Direction, "disconnectType": DisconnectType}
+    enums |= {"flaggedReason": FlaggedReason, "voicemail.uploadStatus": UploadStatus}
+    assert set(UNKNOWN_ENUM_VALUES) == set(enums)
+    for key, values in UNKNOWN_ENUM_VALUES.items():
+        for edition in Edition:
+            known = {m.value for m in known_values(enums[key], edition)}
+            assert not known & set(values), (key, edition, known & set(values))
+
+
+@pytest.mark.parametrize("edition", list(Edition))
+def test_unusual_payloads_are_valid_in_every_later_edition(edition: Edition) -> None:
+    """A target built on a newer edition must accept what an older edition's check sends."""
+    ch = RandomChooser(33)
+    for feature in FEATURES:
+        for _ in range(30):
+            payload, _ = build_unusual(ch, edition=edition, features=(feature,))
+            for later in _later(edition):
+                assert check(payload, edition=later) == [], (feature, later, payload)
+
+
+def test_newer_values_reach_an_older_edition_only_in_a_form_the_newer_accepts() -> None:
+    ch = RandomChooser(34)
+    parked = later_disconnects = later_properties = 0
+    for _ in range(3000):
+        payload, _ = build_unusual(ch, edition=SEED, features=("unknown-enum", "unknown-property"))
+        if payload.get("state") == "parked":
+            parked += 1
+            assert isinstance(payload.get("parkTime"), str), payload
+            assert not {"endTime", "disconnectType"} & set(payload), payload
+        if payload.get("disconnectType") in ("inactivity", "session.expired", "takeover"):
+            later_disconnects += 1
+        if {"parkTime", "resumeTime", "startAlertingTime", "mediaRoles"} & set(payload):
+            later_properties += 1
+        assert check(payload, edition=SDK) == [], payload
+    # The newer edition's values and properties are still sent, in their valid form.
+    assert parked
+    assert later_disconnects
+    assert later_properties
+
+
+@pytest.mark.parametrize("edition", list(Edition))
+@pytest.mark.parametrize("path", ["state", "direction", "disconnectType", "flaggedReason"])
+def test_unknown_enum_can_be_put_at_each_enum_property(edition: Edition, path: str) -> None:
+    ch = RandomChooser(35)
+    for _ in range(40):
+        payload, applied = build_unusual(
+            ch, edition=edition, features=("unknown-enum",), unknown_enum=path
+        )
+        assert applied == ("unknown-enum",)
+        value = payload[path]
+        assert all(value not in _known(path, e) for e in Edition if e.includes(edition)) or (
+            value in _known(path, Edition.latest()) and value not in _known(path, edition)
+        ), value
+    payload, _ = build_unusual(
+        ch, edition=edition, features=("unknown-enum",), unknown_enum="voicemail.uploadStatus"
+    )
+    assert payload["voicemail"]["uploadStatus"] not in {u.value for u in UploadStatus}
+
+
+def _known(path: str, edition: Edition) -> set[str]:
+    enums: dict[str, type[StrEnum]] = {
+        "state": State,
+        "direction": Direction,
+        "disconnectType": DisconnectType,
+        "flaggedReason": FlaggedReason,
+    }
+    return {m.value for m in known_values(enums[path], edition)}
 
 
 # -- coverage: targets derived from the rules -------------------------------------------------

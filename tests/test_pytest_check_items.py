@@ -45,3 +45,20 @@ def test_unknown_property_ids_are_a_usage_error(pytester: pytest.Pytester) -> No
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown id(s)*speedy*"])
+
+
+def test_a_property_not_exercised_is_a_failing_item(pytester: pytest.Pytester) -> None:
+    # Every write needs a token the run does not send: nothing is ever stored to read back.
+    with BackgroundServer(ServerConfig(port=0, token="s3cret")) as url:
+        result = pytester.runpytest_subprocess(
+            "--callbacksim-target",
+            url,
+            "--callbacksim-budget",
+            "2",
+            "--callbacksim-properties",
+            "round-trips",
+            "-p",
+            "no:cacheprovider",
+        )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*round-trips was not exercised*401*"])

@@ -14,10 +14,12 @@ import gc
 import itertools
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
 import time
+import tracemalloc
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable
@@ -33,9 +35,12 @@ from loopback import running
 from callbacksim.errors import UsageError
 from callbacksim.generation.lifecycle import Lifecycle, LifecycleStream
 from callbacksim.generation.participants import ANCHOR
+from callbacksim.model import Edition
 from callbacksim.simulator import Faults, ReplayConfig, ReplayResult, read_ledger, replay
 from callbacksim.simulator.adapters import Delivery, StoreAdapter
 from callbacksim.simulator.client import HttpClient, Request
+from callbacksim.simulator.ledger import LedgerState, Verdict
+from callbacksim.simulator.replay import run_identity
 from callbacksim.target import BackgroundServer, ServerConfig
 from callbacksim.wiretime import epoch_ms
 
@@ -56,8 +61,17 @@ def event_keys(lcs: list[Lifecycle]) -> list[Key]:
     return [(e.conversation_id, e.participant_id, e.sequence) for lc in lcs for e in lc.events]
 
 
-def ledger_entries(path: Path) -> list[dict[str, Any]]:
+def ledger_lines(path: Path) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def ledger_entries(path: Path) -> list[dict[str, Any]]:
+    """The event lines of a ledger (neither its header nor the conversations' done lines)."""
+    return [entry for entry in ledger_lines(path) if "conversationId" in entry]
+
+
+def done_lines(path: Path) -> list[dict[str, Any]]:
+    return [entry for entry in ledger_lines(path) if "conversation" in entry]
 
 
 def ledger_key(entry: dict[str, Any]) -> Key:
@@ -177,6 +191,15 @@ def assert_accounting(result: ReplayResult, ledger: Path, lcs: list[Lifecycle]) 
             "attempts",
             "reason",
         }
+    lines = ledger_lines(ledger)
+    assert lines[0]["ledger"] == "callbacksim replay"
+    assert set(lines[0]["run"]) == {"source", "seed", "edition", "faults", "adapter", "target"}
+    done = done_lines(ledger)
+    assert sorted(d["ordinal"] for d in done) == list(range(len(lcs)))
+    assert [d["conversation"] for d in sorted(done, key=lambda d: d["ordinal"])] == [
+        lc.conversation_id for lc in lcs
+    ]
+    assert result.conversations == len(lcs)
 
 
 # -- order, timing and delivery faults ----------------------------------------------------------
@@ -457,26 +480,115 @@ def line(cid: str, pid: str, seq: int, outcome: str = "delivered") -> bytes:
     return orjson.dumps(entry) + b"\n"
 
 
+def done_line(cid: str, ordinal: int, verdict: Verdict | None = None) -> bytes:
+    entry: dict[str, Any] = {"conversation": cid, "ordinal": ordinal, "events": 1}
+    entry["verified"] = verdict is not None
+    if verdict is not None:
+        entry |= {
+            "participants": verdict.participants,
+            "participantsConverged": verdict.participants_converged,
+            "converged": verdict.converged,
+            "unreadable": verdict.unreadable,
+            "problems": list(verdict.problems),
+        }
+    return orjson.dumps(entry) + b"\n"
+
+
+def header(url: str, cfg: ReplayConfig) -> bytes:
+    """The header a replay of ``cfg`` against ``url`` writes (with the store adapter)."""
+    run = run_identity(url, StoreAdapter.name, cfg)
+    return orjson.dumps({"ledger": "callbacksim replay", "version": 1, "run": run}) + b"\n"
+
+
 def test_read_ledger_cuts_a_torn_last_line(tmp_path: Path) -> None:
     path = tmp_path / "ledger.jsonl"
     whole = line("c", "p", 1) + line("c", "p", 2, "rejected") + line("c", "q", 1)
     path.write_bytes(whole + line("c", "q", 2)[:25])
-    done, counts = read_ledger(path)
-    assert done == {("c", "p", 1), ("c", "p", 2), ("c", "q", 1)}
-    assert counts == Counter({"delivered": 2, "rejected": 1})
+    state = read_ledger(path)
+    assert state.pending == {"c": {("p", 1), ("p", 2), ("q", 1)}}
+    assert state.recorded(("c", "p", 2))
+    assert not state.recorded(("c", "q", 2))
+    assert state.counts == Counter({"delivered": 2, "rejected": 1})
     assert path.read_bytes() == whole  # appending goes on from a clean line
 
 
 def test_read_ledger_counts_a_repeated_line_once(tmp_path: Path) -> None:
     path = tmp_path / "ledger.jsonl"
     path.write_bytes(line("c", "p", 1) + line("c", "p", 1) + b"\n" + line("c", "p", 2))
-    done, counts = read_ledger(path)
-    assert done == {("c", "p", 1), ("c", "p", 2)}
-    assert counts == Counter({"delivered": 2})
+    state = read_ledger(path)
+    assert state.pending == {"c": {("p", 1), ("p", 2)}}
+    assert state.counts == Counter({"delivered": 2})
 
 
 def test_read_ledger_of_a_missing_file_is_empty(tmp_path: Path) -> None:
-    assert read_ledger(tmp_path / "none.jsonl") == (set(), Counter())
+    state = read_ledger(tmp_path / "none.jsonl")
+    assert state == LedgerState()
+    assert not state.is_done(0)
+
+
+def test_done_conversations_become_a_watermark(tmp_path: Path) -> None:
+    ok = Verdict(3, 3, converged=True, unreadable=False)
+    unread = Verdict(2, 1, converged=False, unreadable=True, problems=("b/q: could not read",))
+    path = tmp_path / "ledger.jsonl"
+    path.write_bytes(
+        b'{"ledger":"callbacksim replay","version":1,"run":{"seed":3}}\n'
+        + line("a", "p", 1)
+        + line("b", "q", 1, "failed")
+        + done_line("a", 0, ok)
+        + line("d", "p", 1)
+        + done_line("d", 3, ok)
+        + done_line("b", 1, unread)
+        + line("c", "p", 1)
+        + done_line("f", 5)
+        + line("e", "r", 7)
+    )
+    state = read_ledger(path)
+    assert state.run == {"seed": 3}
+    assert state.watermark == 2  # 0 and 1 are done; 2 (c) is not
+    assert state.done_above == {3, 5}
+    assert [o for o in range(7) if state.is_done(o)] == [0, 1, 3, 5]
+    assert state.pending == {"c": {("p", 1)}, "e": {("r", 7)}}  # only what is not done
+    assert state.counts == Counter({"delivered": 4, "failed": 1})
+    assert state.conversations == 4
+    assert state.verified == 3
+    assert (state.participants, state.participants_converged) == (8, 7)
+    assert (state.conversations_converged, state.unreadable) == (2, 1)
+    assert state.examples == ["b/q: could not read"]
+
+
+def test_reading_a_ledger_keeps_nothing_per_finished_conversation(tmp_path: Path) -> None:
+    """Peak memory while reading a ledger of N and of 4N conversations stays about the same."""
+
+    def peak(n: int) -> tuple[int, LedgerState]:
+        path = tmp_path / f"ledger-{n}.jsonl"
+        with path.open("wb") as out:
+            out.write(b'{"ledger":"callbacksim replay","version":1,"run":{}}\n')
+            window: list[int] = []
+            for i in range(n):
+                cid = f"conversation-{i:08d}"
+                out.write(line(cid, "p", 1) + line(cid, "q", 1) + line(cid, "p", 2))
+                window.append(i)
+                if len(window) == 8:  # finished a little out of order, as workers do
+                    for j in reversed(window):
+                        out.write(done_line(f"conversation-{j:08d}", j))
+                    window.clear()
+        gc.collect()
+        tracemalloc.start()
+        try:
+            state = read_ledger(path)
+            return tracemalloc.get_traced_memory()[1], state
+        finally:
+            tracemalloc.stop()
+
+    small, state = peak(5_000)
+    large, big_state = peak(20_000)
+    assert state.watermark == 5_000
+    assert big_state.watermark == 20_000
+    assert big_state.counts["delivered"] == 60_000
+    assert big_state.pending == {}
+    assert big_state.done_above == set()
+    # Four times the conversations; the peak may differ only by noise, not 4x.
+    assert large < small + 256 * 1024, (small, large)
 
 
 @pytest.mark.parametrize(
@@ -487,6 +599,8 @@ def test_read_ledger_of_a_missing_file_is_empty(tmp_path: Path) -> None:
         b'"a string"\n',
         b'{"conversationId": "c", "participantId": "p"}\n',
         b'{"conversationId": "c", "participantId": "p", "sequence": "x", "outcome": "delivered"}\n',
+        b'{"conversation": "c", "ordinal": "first", "verified": false}\n',
+        b'{"ledger": "callbacksim replay", "version": 1, "run": {}}\n',  # a header, but not first
     ],
 )
 def test_read_ledger_refuses_garbage_lines(garbage: bytes, tmp_path: Path) -> None:
@@ -524,9 +638,12 @@ def test_resume_sends_only_what_the_ledger_lacks(tmp_path: Path) -> None:
     lcs = lifecycles(10, seed=11)
     keys = event_keys(lcs)
     path = tmp_path / "ledger.jsonl"
-    path.write_bytes(b"".join(line(*k) for k in keys[::2]) + line(*keys[1])[:30])
+    cfg = ReplayConfig(ledger=path, resume=True, verify=False)
     with Target() as target:
-        result = run(target.url, lcs, ReplayConfig(ledger=path, resume=True, verify=False))
+        path.write_bytes(
+            header(target.url, cfg) + b"".join(line(*k) for k in keys[::2]) + line(*keys[1])[:30]
+        )
+        result = run(target.url, lcs, cfg)
     sent = [a.key for a in target.arrivals if a.key is not None]
     assert len(sent) == len(target.arrivals)
     assert sorted(sent) == sorted(keys[1::2])
@@ -535,12 +652,70 @@ def test_resume_sends_only_what_the_ledger_lacks(tmp_path: Path) -> None:
     assert_accounting(result, path, lcs)
 
 
+def test_resume_of_a_finished_run_sends_nothing_and_keeps_its_verdict(tmp_path: Path) -> None:
+    lcs = lifecycles(12, seed=13)
+    path = tmp_path / "ledger.jsonl"
+    with BackgroundServer(ServerConfig()) as url:
+        first = run(url, lcs, ReplayConfig(ledger=path))
+        size = path.stat().st_size
+        again = run(url, lcs, ReplayConfig(ledger=path, resume=True))
+    assert first.converged
+    assert again.converged
+    assert again.requests == 0
+    assert again.skipped == again.events == first.events
+    assert path.stat().st_size == size  # nothing appended
+    for name in (
+        "delivered",
+        "conversations",
+        "participants_checked",
+        "participants_converged",
+        "conversations_converged",
+        "conversations_verified",
+    ):
+        assert getattr(again, name) == getattr(first, name), name
+    assert first.conversations_verified == first.conversations == 12
+
+
+@pytest.mark.parametrize(
+    ("setting", "changed", "named"),
+    [
+        ("seed", {"seed": 6}, "seed is 5, this run's is 6"),
+        ("edition", {"edition": Edition.SDK_269}, 'edition is "seed", this run\'s is "sdk-269"'),
+        ("faults", {"faults": Faults(duplicates=0.5)}, "faults.duplicates is 0.0"),
+        ("source", {"source": {"lifecycles": 7}}, "source.lifecycles is 6, this run's is 7"),
+    ],
+)
+def test_resume_refuses_the_ledger_of_another_run(
+    setting: str, changed: dict[str, Any], named: str, tmp_path: Path
+) -> None:
+    lcs = lifecycles(6, seed=14)
+    path = tmp_path / "ledger.jsonl"
+    base = ReplayConfig(ledger=path, seed=5, verify=False, source={"lifecycles": 6})
+    with Target() as target:
+        run(target.url, lcs, base)
+        before = path.read_bytes()
+        sent = len(target.arrivals)
+        other = attrs.evolve(base, resume=True, **changed)
+        with pytest.raises(UsageError, match=re.escape(named)) as caught:
+            run(target.url, lcs, other)
+        assert len(target.arrivals) == sent  # nothing sent
+    assert str(caught.value).count("\n") == 0
+    assert "another run" in str(caught.value)
+    assert path.read_bytes() == before
+    with Target() as elsewhere:  # another target is another run too
+        with pytest.raises(UsageError, match="target is"):
+            run(elsewhere.url, lcs, attrs.evolve(base, resume=True))
+        assert elsewhere.arrivals == []
+
+
 KILLED_RUN = """
 import itertools, sys
 from pathlib import Path
 from callbacksim.generation.participants import ANCHOR
 from callbacksim.simulator.adapters import Delivery, StoreAdapter
 from callbacksim.simulator.client import HttpClient, Request
+from callbacksim.simulator.ledger import LedgerState, Verdict
+from callbacksim.simulator.replay import run_identity
 from callbacksim.generation.lifecycle import LifecycleStream
 from callbacksim.simulator.replay import ReplayConfig, replay
 from callbacksim.wiretime import epoch_ms
@@ -581,7 +756,8 @@ def test_resume_after_sigkill(tmp_path: Path) -> None:
         data = ledger.read_bytes()
         if data.endswith(b"\n"):
             ledger.write_bytes(data + line(*keys[-1])[:40])
-        before = lines_in(ledger)
+        whole = data[: data.rfind(b"\n") + 1]
+        before = sum(1 for x in whole.splitlines() if x.startswith(b'{"conversationId":'))
 
         with HttpClient(url) as client:
             result = replay(
@@ -638,8 +814,11 @@ def test_an_adapter_error_stops_the_whole_replay(tmp_path: Path) -> None:
     with Target(delay=0.01) as target, HttpClient(target.url) as client:
         with pytest.raises(RuntimeError, match="adapter bug"):
             replay(client, FailingAdapter(50), lifecycles(100), ReplayConfig(ledger=ledger))
+        # Requests written just before the raise may still be landing: let them, then count.
+        time.sleep(0.1)
         sent = len(target.arrivals)
         time.sleep(0.3)
         assert len(target.arrivals) == sent  # no worker goes on sending after replay raised
-    done, counts = read_ledger(ledger)  # every line whole
-    assert len(done) == sum(counts.values()) == len(ledger_entries(ledger)) <= sent
+    state = read_ledger(ledger)  # every line whole
+    recorded = sum(len(keys) for keys in state.pending.values())
+    assert recorded == sum(state.counts.values()) == len(ledger_entries(ledger)) <= sent

@@ -19,6 +19,7 @@ from callbacksim.simulator.properties import PROPERTIES, Failure, Outcome
 from callbacksim.simulator.replay import ReplayResult
 from callbacksim.views.picture import segments
 from callbacksim.views.report import html_report, latency_svg, throughput_svg, write_report
+from callbacksim.views.terminal import CheckReporter, junit_xml
 from callbacksim.wiretime import epoch_ms
 
 TARGET = "http://127.0.0.1:8123"
@@ -79,6 +80,7 @@ def replay_result(**changes: Any) -> ReplayResult:
         "participants_checked": 300,
         "participants_converged": 298,
         "conversations_converged": 58,
+        "conversations_verified": 60,
         "read_back": True,
         "not_converged": ["c-9/p-3: state connected != disconnected"],
         "rejections": {"422": 5, "400": 1},
@@ -125,9 +127,9 @@ def test_the_full_page_is_well_formed_and_says_everything(lifecycle: Lifecycle) 
         row = next(r for r in root.iter("tr") if r.get("id") == f"property-{pid}")
         verdict = next(s for s in row.iter("span") if "verdict" in (s.get("class") or ""))
         expected = {"round-trips": "failed", "isolated": "skipped"}.get(pid, "passed")
-        assert verdict.text == expected
-        description = row.findall("td")[1].text
-        assert description == PROPERTIES[pid].description
+        assert verdict.get("class") == f"verdict {expected}"
+        assert verdict.text == {"failed": "FAILS", "skipped": "skipped"}.get(expected, "holds")
+        assert row.findall("td")[1].text == PROPERTIES[pid].description
     assert "out of time" in text
     assert TARGET in text
     assert "reference target started by callbacksim" in text
@@ -309,3 +311,112 @@ def test_a_marker_label_near_the_right_edge_stays_inside_the_chart() -> None:
     assert "<title>10 requests</title>" in svg
     one = latency_svg([(1.0, 1)], {"p50": 1.0})
     assert "<title>1 request</title>" in one
+
+
+# -- what was covered, in every report --------------------------------------------------------
+
+
+def covered_outcomes() -> list[Outcome]:
+    """A full covering phase, one the budget cut short, and a property never exercised."""
+    full = Outcome(
+        "rejects-invalid",
+        "passed",
+        483,
+        9.5,
+        covered={"rules": (71, 71)},
+        covering_seconds=0.4,
+        explored=412,
+    )
+    short = Outcome(
+        "round-trips",
+        "passed",
+        20,
+        1.0,
+        covered={"features": (20, 35), "paths": (0, 18)},
+        covering_seconds=1.0,
+        untried={"features": ("long-keys", "glob-keys"), "paths": ("hold",)},
+        suggested_budget=90.0,
+    )
+    idle = Outcome(
+        "idempotent",
+        "not-exercised",
+        53,
+        0.8,
+        note="no write got a 2xx answer, so nothing could be judged (first: 404 {})",
+        covered={"features": (0, 35), "paths": (0, 18)},
+        unexercised={"features": ("unicode",)},
+    )
+    return [full, short, idle]
+
+
+def test_the_coverage_of_each_property_is_said_in_words() -> None:
+    full, short, idle = covered_outcomes()
+    assert full.coverage() == "rules 71/71 (0.4 s), then 412 explored examples"
+    assert full.verdict == "holds"
+    assert short.verdict == "holds, partly covered"
+    text = short.coverage()
+    assert "features 20/35, paths 0/18" in text
+    assert "features long-keys, features glob-keys, paths hold" in text
+    assert "about 90 s" in text
+    assert idle.verdict == "not exercised"
+    assert "not exercised (their writes were refused): features unicode" in idle.coverage()
+
+
+def test_the_page_shows_coverage_and_never_a_plain_pass_for_a_partial_one() -> None:
+    root = parse(page(outcomes=covered_outcomes()))
+    assert root.findtext("head/title") == "callbacksim run: FAIL"  # idempotent was not exercised
+    summary = " ".join(p.text or "" for p in root.iter("p") if p.get("class") == "summary")
+    assert "did not hold: idempotent" in summary
+    assert "Partly covered" in summary
+    assert "round-trips" in summary
+    rows = {r.get("id"): r for r in root.iter("tr") if r.get("id")}
+    cells = {pid: [c.text or "" for c in row.iter("td")] for pid, row in rows.items()}
+    assert "rules 71/71" in cells["property-rejects-invalid"][5]
+    assert "the budget ran out" in cells["property-round-trips"][5]
+    spans = {
+        pid: next(s for s in row.iter("span") if "verdict" in (s.get("class") or ""))
+        for pid, row in rows.items()
+    }
+    assert spans["property-round-trips"].text == "holds, partly covered"
+    assert spans["property-idempotent"].text == "not exercised"
+
+
+def test_junit_carries_the_coverage_and_fails_a_property_not_exercised() -> None:
+    suite = ET.fromstring(junit_xml(covered_outcomes(), TARGET))
+    assert suite.get("failures") == "1"
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    props = {p.get("name"): p.get("value") for p in cases["rejects-invalid"].iter("property")}
+    assert props["covered rules"] == "71/71"
+    assert props["explored"] == "412"
+    assert "rules 71/71" in (cases["rejects-invalid"].findtext("system-out") or "")
+    assert cases["rejects-invalid"].find("failure") is None
+    failure = cases["idempotent"].find("failure")
+    assert failure is not None
+    assert failure.get("type") == "not-exercised"
+    assert "partly covered" in (cases["round-trips"].findtext("system-out") or "")
+
+
+def test_the_terminal_says_what_was_covered(capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    reporter = CheckReporter(sys.stdout, TARGET)
+    for outcome in covered_outcomes():
+        reporter.done(outcome)
+    reporter.summary(covered_outcomes())
+    out = capsys.readouterr().out
+    assert "rules 71/71 (0.4 s), then 412 explored examples" in out
+    assert "holds, partly covered" in out
+    assert "round-trips holds only for what was tried" in out
+    assert "idempotent was not exercised: no write got a 2xx answer" in out
+    assert "2 held, 0 failed, 1 not exercised" in out
+
+
+def test_json_gives_the_coverage_and_what_was_not_tried() -> None:
+    full, short, idle = (o.to_json(TARGET) for o in covered_outcomes())
+    assert full["covered"] == {"rules": {"covered": 71, "total": 71}}
+    assert full["explored"] == 412
+    assert full["coverage"].startswith("rules 71/71")
+    assert short["untried"] == {"features": ["long-keys", "glob-keys"], "paths": ["hold"]}
+    assert short["suggestedBudget"] == 90.0
+    assert idle["status"] == "not-exercised"
+    assert idle["unexercised"] == {"features": ["unicode"]}

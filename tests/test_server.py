@@ -589,7 +589,7 @@ def test_a_database_that_cannot_be_opened(tmp_path: Path) -> None:
 
 def test_serve_forever_rejects_a_port_in_use(server: str) -> None:
     port = int(server.rsplit(":", 1)[1])
-    with pytest.raises(OSError, match=r"(?i)in use"):
+    with pytest.raises(UsageError, match=rf"cannot listen on 127.0.0.1 port {port}: .*in use"):
         serve_forever(ServerConfig(port=port))
 
 

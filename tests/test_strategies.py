@@ -10,8 +10,10 @@ and again after Hypothesis has shrunk an example. Impossible argument combinatio
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import random
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -174,7 +176,70 @@ WITNESS: dict[str, Callable[[dict[str, Any], Edition], bool]] = {
     "odd-attribute-keys": lambda p, _ed: any(
         not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", k) for k in p.get("attributes") or {}
     ),
+    "dollar-keys": lambda p, _ed: any("$" in k for k in _keys(p)),
+    "dotted-keys": lambda p, _ed: any("." in k for k in _keys(p)),
+    "nul-keys": lambda p, _ed: any("\x00" in k for k in _keys(p)),
+    "empty-key": lambda p, _ed: "" in _keys(p),
+    "underscore-keys": lambda p, _ed: any(
+        k.startswith("_") and not k.startswith("__") for k in _keys(p)
+    ),
+    "dunder-keys": lambda p, _ed: any(re.fullmatch(r"__.*__", k) for k in _keys(p)),
+    "prototype-keys": lambda p, _ed: bool(
+        {"__proto__", "constructor", "prototype", "toString", "valueOf"} & set(_keys(p))
+    ),
+    "case-only-keys": lambda p, _ed: _collide(p, str.casefold),
+    "normalisation-only-keys": lambda p, _ed: _collide(
+        p, lambda k: unicodedata.normalize("NFKC", k)
+    ),
+    "numeric-keys": lambda p, _ed: any(_is_number(k) for k in _keys(p)),
+    "long-keys": lambda p, _ed: any(len(k) > 1024 for k in _keys(p)),
+    "control-keys": lambda p, _ed: any(_control(k) for k in _keys(p)),
+    "whitespace-keys": lambda p, _ed: any(k != k.strip() for k in _keys(p)),
+    "glob-keys": lambda p, _ed: any(set(k) & set("*?[]{}:") for k in _keys(p)),
+    "nul-values": lambda p, _ed: any("\x00" in s for s in _strings(p)),
+    "control-values": lambda p, _ed: any(_control(s) for s in _strings(p)),
+    "noncharacters": lambda p, _ed: any(
+        set(s) & {"\ufffe", "\uffff", "\U0010ffff", "\ufdd0", "\U0001fffe", "\ufffd"}
+        for s in _strings(p)
+    ),
+    "number-limits": lambda p, _ed: any(n >= 2**31 - 1 for n in _integers(p)),
+    "near-size-limit": lambda p, _ed: len(json.dumps(p).encode()) > 400_000,
 }
+
+
+def _keys(p: dict[str, Any]) -> list[str]:
+    attributes = p.get("attributes")
+    return list(attributes) if isinstance(attributes, dict) else []
+
+
+def _collide(p: dict[str, Any], fold: Callable[[str], str]) -> bool:
+    keys = _keys(p)
+    return len({fold(k) for k in keys}) < len(keys)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _control(text: str) -> bool:
+    return any(unicodedata.category(c) == "Cc" or c in "\u2028\u2029" for c in text)
+
+
+def _integers(value: Any) -> Iterator[int]:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _integers(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _integers(item)
 
 
 def _set_properties(p: CallbackMediaParticipant) -> list[str]:

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TextIO
 from urllib.parse import urlsplit
 
 import orjson
@@ -29,19 +29,30 @@ from callbacksim.generation.participants import ANCHOR, ANCHOR_MS
 from callbacksim.jobs.fixtures import Mode
 from callbacksim.jobs.output import OutputFormat
 from callbacksim.model import Edition
-from callbacksim.records import InputFormat, open_source, read_records
+from callbacksim.records import (
+    InputFormat,
+    ParticipantRecords,
+    lifecycle_events,
+    open_source,
+    read_records,
+)
 from callbacksim.rules import RULES, RuleSet, rule_ids
-from callbacksim.validate import Result, judge
+from callbacksim.schema import participant_fields
+from callbacksim.validate import Result, Tally, judge
 from callbacksim.wiretime import DatetimeFormatError, epoch_ms, format_datetime, parse_datetime
 
 if TYPE_CHECKING:
     from callbacksim.jobs.anonymise import Personal
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 Handler = Callable[[argparse.Namespace], int]
 
 _ANCHOR_TEXT = format_datetime(ANCHOR)
+
+WAIT_FOR_TARGET = 10.0
+"""The default of ``--wait-for-target`` (the harness's own default is the same, `DEFAULT_WAIT_FOR`
+in `callbacksim.simulator.client`; the CLI does not import the HTTP client just to read it)."""
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -83,6 +94,22 @@ def _did_you_mean(given: str, allowed: Sequence[str]) -> str:
 # -- argument types -------------------------------------------------------------------------------
 
 
+def _at_least(low: int) -> Callable[[str], int]:
+    """An argparse type for a whole number of at least ``low``."""
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            msg = f"{text!r} is not a whole number of {low} or more"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    return convert
+
+
 def _choice(enum: type[StrEnum]) -> Callable[[str], StrEnum]:
     """An argparse type for a StrEnum whose error lists the accepted values."""
 
@@ -121,6 +148,23 @@ def _header(text: str) -> tuple[str, str]:
         )
         raise argparse.ArgumentTypeError(msg)
     return name.strip(), value.strip()
+
+
+def _seconds(low: float, *, inclusive: bool) -> Callable[[str], float]:
+    """An argparse type for a number of seconds above ``low`` (or equal, if ``inclusive``)."""
+
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (value >= low if inclusive else value > low) or value == float("inf"):
+            bound = f"{low:g} or more" if inclusive else f"more than {low:g}"
+            msg = f"{text!r} is not a number of seconds {bound}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    return convert
 
 
 def _property_ids(text: str) -> list[str]:
@@ -202,9 +246,17 @@ class _Options:
         self.timeout = self._parent()
         self.timeout.add_argument(
             "--timeout",
-            type=float,
+            type=_seconds(0, inclusive=False),
             default=10.0,
             help="seconds to wait for each answer (default: 10)",
+        )
+        self.timeout.add_argument(
+            "--wait-for-target",
+            type=_seconds(0, inclusive=True),
+            default=WAIT_FOR_TARGET,
+            metavar="SECONDS",
+            help="wait this long for a target that does not answer yet "
+            f"(default: {WAIT_FOR_TARGET:g})",
         )
         self.adapter = self._parent()
         self.adapter.add_argument(
@@ -241,6 +293,12 @@ class _Options:
         self.faults.add_argument(
             "--jitter", type=float, default=0.0, help="largest random pause (ms)"
         )
+        self.faults.add_argument(
+            "--loss",
+            type=float,
+            default=0.0,
+            help="chance an event is never sent, as a closed WebSocket loses it (counted as lost)",
+        )
         self.time_factor = self._parent()
         self.time_factor.add_argument(
             "--time-factor",
@@ -257,26 +315,49 @@ class _Options:
 # -- handlers -------------------------------------------------------------------------------------
 
 
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _participants(stream: IO[bytes], name: str, args: argparse.Namespace) -> ParticipantRecords:
+    """The participant records of one input, whatever kind of callbacksim file it is."""
+    records = read_records(stream, fmt=args.input_format, name=name)
+    return ParticipantRecords(records, name, participant_fields(args.edition))
+
+
+def _tell(reading: ParticipantRecords) -> None:
+    """Say what was read when it was not plain participants, and warn when nothing looked like
+    one (on standard error, so that JSON output stays clean)."""
+    note, warning = reading.note(), reading.warning()
+    if note:
+        print(f"callbacksim: note: {note}", file=sys.stderr)
+    if warning:
+        print(f"callbacksim: warning: {warning}", file=sys.stderr)
+
+
 def _validate(args: argparse.Namespace) -> int:
     out: TextIO = sys.stdout
-    total = invalid = 0
+    tally = Tally()
     as_json = args.format == "json"
     for source in args.files:
         name = "<stdin>" if source == "-" else source
         with open_source(source) as stream:
-            records = read_records(stream, fmt=args.input_format, name=name)
+            records = _participants(stream, name, args)
+            results = judge(
+                name, records, edition=args.edition, rules=args.rules, tally=tally, valid=as_json
+            )
             try:
-                for result in judge(name, records, edition=args.edition, rules=args.rules):
-                    total += 1
-                    invalid += not result.valid
+                for result in results:
                     if as_json:
                         out.write(orjson.dumps(result.to_json()).decode() + "\n")
-                    elif not result.valid:
+                    else:
                         _print_result(result, out)
             except JsonError as exc:
                 out.flush()
                 msg = f"{name}: {exc}"
                 raise UsageError(msg) from None
+        _tell(records)
+    total, invalid = tally.total, tally.invalid
     if not as_json:
         verdict = "all valid" if not invalid else f"{invalid} invalid"
         print(f"{total} record(s) checked ({args.rules} rules, {args.edition} edition): {verdict}")
@@ -297,15 +378,41 @@ def _coverage(args: argparse.Namespace) -> int:
     from callbacksim.views.terminal import coverage_table
 
     cov = Coverage(args.edition)
+    skipped, first_skipped = 0, ""
     for source in args.files:
         name = "<stdin>" if source == "-" else source
         with open_source(source) as stream:
+            records = _participants(stream, name, args)
             try:
-                for record in read_records(stream, fmt=args.input_format, name=name):
+                for record in records:
+                    where = (
+                        f"{name}[{record.index}]"
+                        if record.line is None
+                        else f"{name}:{record.line}"
+                    )
+                    if record.error is not None:
+                        msg = f"{where}: {record.error}; coverage counts participant objects only"
+                        raise UsageError(msg)
+                    if not isinstance(record.payload, dict):
+                        # JSON but no object: an invalid fixture record breaking json.object,
+                        # say. A record (as the fixture's manifest counts it) covering nothing;
+                        # said below.
+                        skipped += 1
+                        first_skipped = first_skipped or where
                     cov.add(record.payload)
             except JsonError as exc:
                 msg = f"{name}: {exc}"
                 raise UsageError(msg) from None
+        _tell(records)
+    if skipped:
+        if cov.records == skipped:
+            msg = f"{first_skipped}: not a JSON object; coverage counts participant objects only"
+            raise UsageError(msg)
+        print(
+            f"callbacksim: note: {skipped:,} record(s) are not JSON objects: counted as records, "
+            f"they cover nothing (first: {first_skipped})",
+            file=sys.stderr,
+        )
     if args.format == "json":
         print(orjson.dumps(cov.to_json(), option=orjson.OPT_INDENT_2).decode())
     else:
@@ -389,7 +496,7 @@ def _show(args: argparse.Namespace) -> int:
     if args.file:
         with open_source(args.file) as stream:
             records = read_records(stream, fmt=args.input_format, name=args.file)
-            found = lifecycles_from_events(r.payload for r in records)
+            found = lifecycles_from_events(lifecycle_events(records, args.file))
         wanted = [lc for lc in found if args.conversation in (None, lc.conversation_id)]
         if not wanted:
             msg = (
@@ -577,7 +684,6 @@ def _check(args: argparse.Namespace) -> int:
     from callbacksim.views.terminal import CheckReporter, junit_xml
 
     headers = dict(args.header or [])
-    require_reachable(args.url, headers, args.timeout)
     keep_hypothesis_files_in_the_user_cache()
     chosen = [p for p in PROPERTIES if p in (args.properties or PROPERTIES)]
     chosen = [p for p in chosen if p not in (args.skip or [])]
@@ -591,6 +697,14 @@ def _check(args: argparse.Namespace) -> int:
         headers=headers,
         timeout=args.timeout,
         adapter=args.adapter,
+    )
+    require_reachable(
+        args.url,
+        headers,
+        args.timeout,
+        wait_for=args.wait_for_target,
+        say=_say,
+        store=args.adapter == "store",
     )
     reporter = CheckReporter(sys.stdout, args.url)
     print(
@@ -606,12 +720,15 @@ def _check(args: argparse.Namespace) -> int:
         report = {
             "target": args.url,
             "seed": args.seed,
+            "edition": args.edition.value,
+            "rules": args.rules.value,
+            "budget": args.budget,
             "properties": [o.to_json(args.url) for o in everything],
         }
         Path(args.report).write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     if args.junit:
         Path(args.junit).write_bytes(junit_xml(everything, args.url))
-    return 1 if any(o.status == "failed" for o in outcomes) else 0
+    return 1 if any(o.status in ("failed", "not-exercised") for o in outcomes) else 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -625,6 +742,7 @@ def _serve(args: argparse.Namespace) -> int:
         edition=args.edition,
         token=args.token,
         max_body=args.max_body,
+        read_timeout=args.read_timeout,
     )
     serve_forever(
         config, ready=lambda url: print(f"callbacksim reference target at {url}", flush=True)
@@ -636,8 +754,7 @@ def _replay(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from callbacksim.generation.profile import build_profile
-    from callbacksim.jobs.run import LifecycleSource, run_replay
-    from callbacksim.simulator.client import require_reachable
+    from callbacksim.jobs.run import LifecycleSource, exit_status, run_replay
     from callbacksim.simulator.faults import Faults
     from callbacksim.simulator.replay import ReplayConfig
     from callbacksim.views.terminal import replay_summary
@@ -654,32 +771,43 @@ def _replay(args: argparse.Namespace) -> int:
         paths=tuple(args.path or ()),
         epoch_ms=args.epoch,
     )
+    if args.resume and args.ledger:
+        msg = "give --ledger FILE for a new run or --resume FILE to continue one, not both"
+        raise UsageError(msg)
     ledger = args.resume or args.ledger
     cfg = ReplayConfig(
         concurrency=args.concurrency,
         time_factor=args.time_factor,
         faults=Faults(args.duplicates, args.reorder, args.jitter, args.loss),
         retries=args.retries,
+        retry_for=args.retry_for,
         seed=args.seed,
         ledger=Path(ledger) if ledger else None,
         resume=args.resume is not None,
         verify=not args.no_verify,
         edition=args.edition,
     )
-    headers = dict(args.header or [])
-    require_reachable(args.url, headers, args.timeout)
     result = run_replay(
         args.url,
         source,
         cfg,
         adapter_name=args.adapter,
-        headers=headers,
+        headers=dict(args.header or []),
         timeout=args.timeout,
+        wait_for=args.wait_for_target,
         out=sys.stdout,
     )
     replay_summary(result, Console(highlight=False))
     if args.report:
         Path(args.report).write_bytes(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2))
+    stopped = exit_status(result.stopped)
+    if stopped is not None:
+        print(
+            f"callbacksim: stopped by {result.stopped}; the ledger records what was done: "
+            "continue with --resume LEDGER",
+            file=sys.stderr,
+        )
+        return stopped
     return 0 if result.converged else 1
 
 
@@ -696,6 +824,8 @@ def _run(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         html=args.html or None,
         headers=dict(args.header or []),
+        timeout=args.timeout,
+        wait_for=args.wait_for_target,
     )
     return run_main_job(job, sys.stdout)
 
@@ -752,6 +882,7 @@ def _load(args: argparse.Namespace) -> int:
         locust_csv=args.locust_csv,
         locust_html=args.locust_html,
         locust_args=tuple(args.locust_args or ()),
+        wait_for=args.wait_for_target,
     )
     return run_load(job, sys.stdout).exit_code
 
@@ -773,7 +904,8 @@ def _demo(args: argparse.Namespace) -> int:
 # -- the parser -----------------------------------------------------------------------------------
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: every command and its options."""
     parser = _Parser(
         prog="callbacksim",
         description="Generate, simulate and replay Genesys Cloud callback participants.",
@@ -814,7 +946,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text", help="text or json")
     p.add_argument(
         "--show-missing",
-        type=int,
+        type=_at_least(0),
         default=8,
         metavar="N",
         help="list up to N missing items per view (default: 8)",
@@ -922,7 +1054,9 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Run the reference implementation of the participant-store contract.",
     )
     p.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)"
+        "--host",
+        default="127.0.0.1",
+        help="address to bind, 0.0.0.0 for every interface (default: 127.0.0.1, this machine only)",
     )
     p.add_argument(
         "--port",
@@ -937,6 +1071,13 @@ def _build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1 << 20,
         help="largest body accepted, in bytes (default: 1048576, 1 MiB)",
+    )
+    p.add_argument(
+        "--read-timeout",
+        type=_seconds(0, inclusive=False),
+        default=30.0,
+        metavar="SECONDS",
+        help="a body slower to arrive answers 408 (default: 30)",
     )
     p.set_defaults(handler=_serve)
 
@@ -968,12 +1109,18 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="lifecycle events (as `generate lifecycles` writes)")
     p.add_argument("--lifecycles", type=int, help="generate N lifecycles instead of a file")
     p.add_argument(
-        "--loss",
-        type=float,
-        default=0.0,
-        help="chance an event is never sent, as a closed WebSocket loses it (counted as lost)",
+        "--retries",
+        type=int,
+        help="at most N retries per request (default: as many as --retry-for allows)",
     )
-    p.add_argument("--retries", type=int, default=3, help="retries per request (default: 3)")
+    p.add_argument(
+        "--retry-for",
+        type=_seconds(0, inclusive=True),
+        default=60.0,
+        metavar="SECONDS",
+        help="retry a request without a usable answer (no answer, 429, 5xx) for this long, "
+        "backing off, honouring Retry-After (default: 60)",
+    )
     p.add_argument("--ledger", help="write every event's outcome to this JSONL file")
     p.add_argument("--resume", metavar="LEDGER", help="continue the run this ledger records")
     p.add_argument("--no-verify", action="store_true", help="do not read the target back")
@@ -982,7 +1129,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "run",
-        parents=[o.seed, o.edition, o.rules, o.concurrency, o.header],
+        parents=[o.seed, o.edition, o.rules, o.concurrency, o.header, o.timeout],
         help="the main job: checks and a replay against the reference target or yours",
         description=(
             "Start the reference target (or use --target), check every property, replay a few "
@@ -1257,7 +1404,7 @@ def _unrecognised(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command ``argv`` (default: the process's arguments); the exit status."""
-    parser = _build_parser()
+    parser = build_parser()
     try:
         _unknown_flags_first(parser, list(sys.argv[1:] if argv is None else argv))
         args, extra = parser.parse_known_args(argv)
@@ -1279,6 +1426,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a file that cannot be written or read, wherever it was met
+        where = f"cannot use {exc.filename}: " if exc.filename else ""
+        print(f"callbacksim: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

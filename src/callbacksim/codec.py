@@ -144,9 +144,12 @@ def _finite_float(text: str) -> float:
 
 
 # orjson reads an integer outside the 64-bit range as a float, silently: a run of 19 or more digits
-# (which any such integer has) sends the document to the standard library instead.
+# (which any such integer has) sends the document to the standard library instead. In bytes the run
+# is found by mapping every digit to 0 and looking for 19 zeros, both in C: several times faster
+# than a regular expression, which tries a match at every digit.
 _LONG_DIGITS = re.compile(r"[0-9]{19}")
-_LONG_DIGITS_BYTES = re.compile(rb"[0-9]{19}")
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_NINETEEN_ZEROS = b"0" * 19
 
 
 def loads(data: bytes | str) -> Any:
@@ -160,7 +163,7 @@ def loads(data: bytes | str) -> Any:
     if isinstance(data, str):
         long_integer = _LONG_DIGITS.search(data) is not None
     else:
-        long_integer = _LONG_DIGITS_BYTES.search(data) is not None
+        long_integer = _NINETEEN_ZEROS in data.translate(_DIGITS_TO_ZERO)
     fast_error: Exception | None = None
     if not long_integer:
         try:

@@ -210,11 +210,15 @@ class CallbacksimPropertyItem(pytest.Item):
             properties=(self.property_id,),
         )
         (outcome,) = run_checks(cfg)
+        self.user_properties.append(("callbacksim-coverage", outcome.coverage()))
         if outcome.status == "failed" and outcome.failure is not None:
             f = outcome.failure
             lines = [f.summary, f"expected: {f.expected}", f"got: {f.got}", "reproduce:"]
             lines += [r.curl(url) for r in f.requests[-8:]]
             raise CallbacksimPropertyFailed("\n".join(lines))
+        if outcome.status == "not-exercised":
+            msg = f"{self.property_id} was not exercised: {outcome.note}"
+            raise CallbacksimPropertyFailed(msg)
         if outcome.status == "error":
             raise RuntimeError(outcome.note)
 

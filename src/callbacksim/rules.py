@@ -22,14 +22,15 @@ The ``structural`` rule set checks only the structural group; ``strict`` (the de
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
+from callbacksim.compiled import FastCheck, Source
 from callbacksim.model import CallbackMediaParticipant, Edition, State, known_values
 from callbacksim.schema import FieldSpec, Kind, fields_of, participant_fields
 from callbacksim.wiretime import DatetimeFormatError, format_datetime, parse_datetime
@@ -44,9 +45,12 @@ __all__ = [
     "Timestamp",
     "Violation",
     "check",
+    "compiled_check",
     "facts",
     "facts_of",
+    "known_states",
     "rule_ids",
+    "walk_rules",
 ]
 
 
@@ -135,8 +139,6 @@ def order(edition: Edition) -> tuple[Before, ...]:
 # so they run unchanged on raw payloads and on model objects.
 
 Facts = dict[str, Any]
-
-_ENDED = frozenset({State.DISCONNECTED, State.TERMINATED})
 
 
 def _path(parent: str, key: str) -> str:
@@ -309,10 +311,25 @@ def facts_of(participant: CallbackMediaParticipant, edition: Edition) -> Facts:
 
 
 # --------------------------------------------------------------------------------------------
-# The semantic rules.
+# The semantic rules. Each is data with two readings: `findings` gives its violations in a payload's
+# facts (the general check), `broken` writes the condition under which it is broken as Python over
+# the locals of the compiled check (`callbacksim.compiled`). The two read the same declaration, so
+# they cannot drift apart; a differential test holds them to the same answers.
 
 Finding = tuple[str, str]  # (path, message)
-Checker = Callable[[Facts, Edition], Iterator[Finding]]
+
+
+class Semantic(Protocol):
+    """A semantic rule's behaviour, in both readings."""
+
+    def findings(self, facts: Facts, edition: Edition) -> Iterator[Finding]:
+        """Every violation of the rule in ``facts``: (path, message)."""
+        ...
+
+    def broken(self, src: Source) -> Iterator[str]:
+        """Python conditions, each true when the rule is broken, over the compiled check's
+        locals (`Source.var`, `Source.known`, `Source.const`)."""
+        ...
 
 
 @attrs.frozen
@@ -323,123 +340,148 @@ class Rule:
     group: str
     summary: str
     since: Edition | None = None
-    checker: Checker | None = attrs.field(default=None, eq=False, repr=False)
+    checker: Semantic | None = attrs.field(default=None, eq=False, repr=False)
 
 
 def _fmt(value: datetime) -> str:
     return format_datetime(value)
 
 
-def _ordering(before: Before) -> Checker:
-    def check(facts: Facts, _edition: Edition) -> Iterator[Finding]:
-        earlier, later = facts.get(before.earlier), facts.get(before.later)
+@attrs.frozen
+class _Ordering:
+    before: Before
+
+    def findings(self, facts: Facts, _edition: Edition) -> Iterator[Finding]:
+        b = self.before
+        earlier, later = facts.get(b.earlier), facts.get(b.later)
         if isinstance(earlier, datetime) and isinstance(later, datetime) and later < earlier:
             yield (
-                f"$.{before.later}",
-                f"{before.later} ({_fmt(later)}) is before {before.earlier} ({_fmt(earlier)}); "
-                f"expected {before.earlier} <= {before.later}",
+                f"$.{b.later}",
+                f"{b.later} ({_fmt(later)}) is before {b.earlier} ({_fmt(earlier)}); "
+                f"expected {b.earlier} <= {b.later}",
             )
 
-    return check
+    def broken(self, src: Source) -> Iterator[str]:
+        earlier, later = src.var(self.before.earlier), src.var(self.before.later)
+        yield f"{earlier} is not None and {later} is not None and {later} < {earlier}"
+
+
+@cache
+def known_states(edition: Edition) -> frozenset[str]:
+    """The ``state`` values under which the state rules apply: those ``edition`` knows, but the
+    sentinel ``OutdatedSdkVersion``."""
+    return frozenset(s.value for s in known_values(State, edition)) - {State.OUTDATED_SDK_VERSION}
 
 
 def _known_state(facts: Facts, edition: Edition) -> State | None:
     state = facts.get("state")
-    if isinstance(state, str) and state != State.OUTDATED_SDK_VERSION:
-        for member in known_values(State, edition):
-            if member == state:
-                return State(member)
+    if isinstance(state, str) and state in known_states(edition):
+        return State(state)
     return None
 
 
-def _state_rule(
-    body: Callable[[Facts, State], Iterator[Finding]],
-) -> Checker:
-    def check(facts: Facts, edition: Edition) -> Iterator[Finding]:
+# Conditions of the state rules, on a payload's facts and its known state.
+
+
+@attrs.frozen
+class _Present:
+    key: str
+
+    def holds(self, facts: Facts, _state: State) -> bool:
+        return self.key in facts
+
+    def source(self, src: Source) -> str:
+        return f"{src.var(self.key)} is not None"
+
+
+@attrs.frozen
+class _Absent:
+    key: str
+
+    def holds(self, facts: Facts, _state: State) -> bool:
+        return self.key not in facts
+
+    def source(self, src: Source) -> str:
+        return f"{src.var(self.key)} is None"
+
+
+@attrs.frozen
+class _IsTrue:
+    key: str
+
+    def holds(self, facts: Facts, _state: State) -> bool:
+        return facts.get(self.key) is True
+
+    def source(self, src: Source) -> str:
+        return f"{src.var(self.key)} is True"
+
+
+@attrs.frozen
+class _StateIn:
+    states: frozenset[State]
+
+    def holds(self, _facts: Facts, state: State) -> bool:
+        return state in self.states
+
+    def source(self, src: Source) -> str:
+        values = frozenset(s.value for s in self.states)
+        return f"{src.var('state')} in {src.const(values)}"
+
+
+_Condition = _Present | _Absent | _IsTrue | _StateIn
+
+
+@attrs.frozen
+class _Requires:
+    """When ``when`` holds, ``then`` must; broken, it is reported at ``path`` with ``message``
+    (a template over the facts by name, and ``state``, the state's value)."""
+
+    when: _Condition
+    then: _Condition
+    path: str
+    message: str
+
+
+@attrs.frozen
+class _StateRule:
+    """Requirements that apply only while ``state`` holds a state the edition knows."""
+
+    requires: tuple[_Requires, ...]
+
+    def findings(self, facts: Facts, edition: Edition) -> Iterator[Finding]:
         state = _known_state(facts, edition)
-        if state is not None:
-            yield from body(facts, state)
+        if state is None:
+            return
+        for r in self.requires:
+            if r.when.holds(facts, state) and not r.then.holds(facts, state):
+                yield r.path, r.message.format_map({**facts, "state": state.value})
 
-    return check
-
-
-def _ended_has_end(facts: Facts, state: State) -> Iterator[Finding]:
-    if state in _ENDED and "endTime" not in facts:
-        yield (
-            "$.endTime",
-            f"state is {state.value!r} but endTime is absent; an ended participant has an endTime",
-        )
+    def broken(self, src: Source) -> Iterator[str]:
+        for r in self.requires:
+            yield f"{src.known()} and {r.when.source(src)} and not ({r.then.source(src)})"
 
 
-def _end_means_ended(facts: Facts, state: State) -> Iterator[Finding]:
-    if "endTime" in facts and state not in _ENDED:
-        yield (
-            "$.state",
-            (
-                f"endTime is present but state is {state.value!r}; "
-                "expected 'disconnected' or 'terminated' once a participant has ended"
-            ),
-        )
+def _state_rule(*requires: _Requires) -> _StateRule:
+    return _StateRule(requires)
 
 
-def _disconnect_type_when_ended(facts: Facts, state: State) -> Iterator[Finding]:
-    if "disconnectType" in facts and state not in _ENDED:
-        yield (
-            "$.disconnectType",
-            (
-                f"disconnectType {facts['disconnectType']!s} is present but state is "
-                f"{state.value!r}; "
-                "a disconnect type is set only once the state is 'disconnected' or 'terminated'"
-            ),
-        )
+_ENDED = frozenset({State.DISCONNECTED, State.TERMINATED})
 
 
-def _connected_has_time(facts: Facts, state: State) -> Iterator[Finding]:
-    if state is State.CONNECTED and "connectedTime" not in facts:
-        yield "$.connectedTime", "state is 'connected' but connectedTime is absent"
+@attrs.frozen
+class _NonNegative:
+    keys: tuple[str, ...]
 
+    def findings(self, facts: Facts, _edition: Edition) -> Iterator[Finding]:
+        for key in self.keys:
+            value = facts.get(key)
+            if isinstance(value, int) and value < 0:
+                yield f"$.{key}", f"{key} is {value}; expected an integer >= 0"
 
-def _held_is_connected(facts: Facts, state: State) -> Iterator[Finding]:
-    if facts.get("held") is True:
-        if state is not State.CONNECTED:
-            yield (
-                "$.held",
-                f"held is true but state is {state.value!r}; "
-                "only a connected participant is on hold",
-            )
-        if "startHoldTime" not in facts:
-            yield "$.startHoldTime", "held is true but startHoldTime is absent"
-
-
-def _acw_after_end(facts: Facts, state: State) -> Iterator[Finding]:
-    if "startAcwTime" in facts and "endTime" not in facts:
-        yield (
-            "$.endTime",
-            "startAcwTime is present but endTime is absent; after-call work starts after the end",
-        )
-
-
-def _parked_has_time(facts: Facts, state: State) -> Iterator[Finding]:
-    if state is State.PARKED and "parkTime" not in facts:
-        yield "$.parkTime", "state is 'parked' but parkTime is absent"
-
-
-def _skipped_has_none(facts: Facts, state: State) -> Iterator[Finding]:
-    if facts.get("wrapupSkipped") is True and "wrapup" in facts:
-        yield (
-            "$.wrapup",
-            "wrapupSkipped is true but a wrapup is present; a skipped wrap-up has none",
-        )
-
-
-_NON_NEGATIVE = ("wrapupTimeoutMs", "alertingTimeoutMs", "timeoutSeconds", "wrapup.durationSeconds")
-
-
-def _non_negative(facts: Facts, _edition: Edition) -> Iterator[Finding]:
-    for key in _NON_NEGATIVE:
-        value = facts.get(key)
-        if isinstance(value, int) and value < 0:
-            yield f"$.{key}", f"{key} is {value}; expected an integer >= 0"
+    def broken(self, src: Source) -> Iterator[str]:
+        for key in self.keys:
+            name = src.var(key)
+            yield f"{name} is not None and {name} < 0"
 
 
 def _structural_rules() -> list[Rule]:
@@ -469,7 +511,7 @@ RULES: tuple[Rule, ...] = (
             "ordering",
             f"{b.earlier} <= {b.later}",
             since=_by_key(b.earlier) or _by_key(b.later),
-            checker=_ordering(b),
+            checker=_Ordering(b),
         )
         for b in ORDER
     ),
@@ -477,56 +519,123 @@ RULES: tuple[Rule, ...] = (
         "state.ended-has-end",
         "state",
         "state disconnected or terminated => endTime present",
-        checker=_state_rule(_ended_has_end),
+        checker=_state_rule(
+            _Requires(
+                _StateIn(_ENDED),
+                _Present("endTime"),
+                "$.endTime",
+                "state is {state!r} but endTime is absent; an ended participant has an endTime",
+            )
+        ),
     ),
     Rule(
         "state.end-means-ended",
         "state",
         "endTime present => state is disconnected or terminated",
-        checker=_state_rule(_end_means_ended),
+        checker=_state_rule(
+            _Requires(
+                _Present("endTime"),
+                _StateIn(_ENDED),
+                "$.state",
+                "endTime is present but state is {state!r}; "
+                "expected 'disconnected' or 'terminated' once a participant has ended",
+            )
+        ),
     ),
     Rule(
         "state.disconnect-type-when-ended",
         "state",
         "disconnectType present => state is disconnected or terminated",
-        checker=_state_rule(_disconnect_type_when_ended),
+        checker=_state_rule(
+            _Requires(
+                _Present("disconnectType"),
+                _StateIn(_ENDED),
+                "$.disconnectType",
+                "disconnectType {disconnectType!s} is present but state is {state!r}; "
+                "a disconnect type is set only once the state is 'disconnected' or 'terminated'",
+            )
+        ),
     ),
     Rule(
         "state.connected-has-connected-time",
         "state",
         "state connected => connectedTime present",
-        checker=_state_rule(_connected_has_time),
+        checker=_state_rule(
+            _Requires(
+                _StateIn(frozenset({State.CONNECTED})),
+                _Present("connectedTime"),
+                "$.connectedTime",
+                "state is 'connected' but connectedTime is absent",
+            )
+        ),
     ),
     Rule(
         "state.held-is-connected",
         "state",
         "held true => state connected and startHoldTime present",
-        checker=_state_rule(_held_is_connected),
+        checker=_state_rule(
+            _Requires(
+                _IsTrue("held"),
+                _StateIn(frozenset({State.CONNECTED})),
+                "$.held",
+                "held is true but state is {state!r}; only a connected participant is on hold",
+            ),
+            _Requires(
+                _IsTrue("held"),
+                _Present("startHoldTime"),
+                "$.startHoldTime",
+                "held is true but startHoldTime is absent",
+            ),
+        ),
     ),
     Rule(
         "state.acw-after-end",
         "state",
         "startAcwTime present => endTime present",
-        checker=_state_rule(_acw_after_end),
+        checker=_state_rule(
+            _Requires(
+                _Present("startAcwTime"),
+                _Present("endTime"),
+                "$.endTime",
+                "startAcwTime is present but endTime is absent; "
+                "after-call work starts after the end",
+            )
+        ),
     ),
     Rule(
         "state.parked-has-park-time",
         "state",
         "state parked => parkTime present",
         since=Edition.SDK_269,
-        checker=_state_rule(_parked_has_time),
+        checker=_state_rule(
+            _Requires(
+                _StateIn(frozenset({State.PARKED})),
+                _Present("parkTime"),
+                "$.parkTime",
+                "state is 'parked' but parkTime is absent",
+            )
+        ),
     ),
     Rule(
         "wrapup.skipped-has-none",
         "state",
         "wrapupSkipped true => wrapup absent",
-        checker=_state_rule(_skipped_has_none),
+        checker=_state_rule(
+            _Requires(
+                _IsTrue("wrapupSkipped"),
+                _Absent("wrapup"),
+                "$.wrapup",
+                "wrapupSkipped is true but a wrapup is present; a skipped wrap-up has none",
+            )
+        ),
     ),
     Rule(
         "value.non-negative",
         "value",
         "wrapupTimeoutMs, alertingTimeoutMs, timeoutSeconds and wrapup.durationSeconds are >= 0",
-        checker=_non_negative,
+        checker=_NonNegative(
+            ("wrapupTimeoutMs", "alertingTimeoutMs", "timeoutSeconds", "wrapup.durationSeconds")
+        ),
     ),
 )
 
@@ -557,7 +666,24 @@ def check(
 
     ``path_id`` is the participant id of the request path, if there is one: ``id.matches-path`` is
     checked only with it. An empty list means the payload is valid.
+
+    A raw payload is first put to the compiled check of ``edition`` and ``rules``
+    (`compiled_check`); only one it cannot pass as valid is walked rule by rule (`walk_rules`).
     """
+    if type(payload) is dict and compiled_check(edition, rules)(payload, path_id):
+        return []
+    return walk_rules(payload, edition=edition, rules=rules, path_id=path_id)
+
+
+def walk_rules(
+    payload: object,
+    *,
+    edition: Edition = Edition.SEED,
+    rules: RuleSet = RuleSet.STRICT,
+    path_id: str | None = None,
+) -> list[Violation]:
+    """`check` without the compiled fast path: every rule walked in turn. The same answer, slower;
+    for comparisons."""
     if isinstance(payload, CallbackMediaParticipant):
         facts = facts_of(payload, edition)
         violations: list[Violation] = []
@@ -568,5 +694,19 @@ def check(
     if rules is RuleSet.STRICT and facts:
         for rule in _semantic(edition):
             assert rule.checker is not None
-            violations.extend(Violation(rule.id, p, m) for p, m in rule.checker(facts, edition))
+            violations.extend(
+                Violation(rule.id, p, m) for p, m in rule.checker.findings(facts, edition)
+            )
     return violations
+
+
+@cache
+def compiled_check(edition: Edition = Edition.SEED, rules: RuleSet = RuleSet.STRICT) -> FastCheck:
+    """The compiled check of ``edition`` and ``rules``: ``fast(payload, path_id)`` is True when the
+    raw ``payload`` is certainly valid, False when it must be walked rule by rule (it may still be
+    valid). Generated from the schema and `RULES` (see `callbacksim.compiled`); its source is its
+    docstring."""
+    src = Source(edition, known_states(edition))
+    semantic = _semantic(edition) if rules is RuleSet.STRICT else ()
+    conditions = [c for rule in semantic if rule.checker for c in rule.checker.broken(src)]
+    return src.build(conditions)

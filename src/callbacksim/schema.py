@@ -26,6 +26,7 @@ __all__ = [
     "camel",
     "enum_paths",
     "fields_of",
+    "json_schema",
     "participant_fields",
     "value_at",
 ]
@@ -156,3 +157,56 @@ def value_at(payload: Mapping[str, Any], path: str) -> Any:
     if tail:
         return value.get(tail) if isinstance(value, Mapping) else None
     return value
+
+
+_JSON_TYPES: dict[Kind, str] = {
+    Kind.STRING: "string",
+    Kind.ENUM: "string",
+    Kind.BOOLEAN: "boolean",
+    Kind.INTEGER: "integer",
+    Kind.DATETIME: "string",
+    Kind.STRING_LIST: "array",
+    Kind.STRING_MAP: "object",
+    Kind.OBJECT: "object",
+    Kind.OBJECT_LIST: "array",
+}
+
+
+def _json_property(spec: FieldSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": [_JSON_TYPES[spec.kind], "null"]}
+    if spec.kind is Kind.DATETIME:
+        out["format"] = "date-time"
+    elif spec.kind is Kind.STRING_LIST:
+        out["items"] = {"type": "string"}
+    elif spec.kind is Kind.STRING_MAP:
+        out["additionalProperties"] = {"type": "string"}
+    elif spec.nested is not None:
+        nested = _json_object(spec.nested)
+        if spec.kind is Kind.OBJECT:
+            out.update(nested)
+            out["type"] = ["object", "null"]
+        else:
+            out["items"] = nested
+    return out
+
+
+def _json_object(cls: type[Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": {f.wire: _json_property(f) for f in fields_of(cls)}}
+
+
+def json_schema(edition: Edition) -> dict[str, Any]:
+    """The participant of ``edition`` as a JSON Schema (draft 4): the types and formats of the
+    structural rules, nothing of the ordering, state or value rules.
+
+    Every property may be absent or null, and properties the edition does not define are
+    allowed. Draft 4 is chosen because there, as in the wire format, ``2.0`` is not an integer.
+    Datetimes carry ``"format": "date-time"``; validators' own date-time formats are laxer than
+    the wire format (many accept ``:60`` seconds, year 0000, or an offset without its colon), so
+    give the validator `callbacksim.wiretime.parse_datetime` as that format for the same verdicts.
+    ``id.matches-path`` needs the request path and is not in the schema.
+    """
+    schema = _json_object(CallbackMediaParticipant)
+    schema["properties"] = {
+        w: p for w, p in schema["properties"].items() if w in participant_fields(edition)
+    }
+    return {"$schema": "http://json-schema.org/draft-04/schema#", **schema}

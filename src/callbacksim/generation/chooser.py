@@ -13,7 +13,7 @@ import random
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
-__all__ = ["Chooser", "RandomChooser"]
+__all__ = ["Chooser", "MinimalChooser", "RandomChooser"]
 
 T = TypeVar("T")
 
@@ -64,3 +64,26 @@ class RandomChooser:
 
     def bits(self, k: int) -> int:
         return self._getrandbits(k)
+
+
+class MinimalChooser:
+    """A `Chooser` that gives every question its simplest answer (0, False, the first item): the
+    smallest thing a generation function can make, the one a shrinking backend shrinks toward.
+    ``chance(p)`` is True only for ``p >= 1`` (a part that is always there)."""
+
+    __slots__ = ()
+
+    def below(self, n: int) -> int:
+        return 0
+
+    def between(self, lo: int, hi: int) -> int:
+        return lo
+
+    def chance(self, p: float) -> bool:
+        return p >= 1
+
+    def pick(self, items: Sequence[T]) -> T:
+        return items[0]
+
+    def bits(self, k: int) -> int:
+        return 0

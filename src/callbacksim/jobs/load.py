@@ -63,6 +63,8 @@ class LoadJob:
     locust_csv: str | None = None
     locust_html: str | None = None
     locust_args: tuple[str, ...] = ()
+    wait_for: float = 0.0
+    """Seconds to wait for a given target that does not answer yet."""
 
     @property
     def remote_workers(self) -> int:
@@ -200,7 +202,13 @@ def run_load(job: LoadJob, out: TextIO | None = None) -> LoadOutcome:
             print(f"callbacksim load: started the reference target at {url}", file=out)
         else:
             url = job.target
-            require_reachable(url, headers, job.settings.timeout)
+            require_reachable(
+                url,
+                headers,
+                job.settings.timeout,
+                wait_for=job.wait_for,
+                say=lambda line: print(f"callbacksim load: {line}", file=out),
+            )
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="callbacksim-load-")))
         results, status = work / "results.json", work / "status.jsonl"
         started = stack.enter_context(_processes(work))

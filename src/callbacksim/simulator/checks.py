@@ -17,19 +17,30 @@ converges            after a whole lifecycle (in order, or with duplicates and r
 isolated             many lifecycles replayed concurrently all converge
 ===================  ======================================================================
 
-Each check is a Hypothesis test over the project's own strategies, so a failure shrinks to a small
-example; the check records the requests of the failing example, so the report can show what was
-sent, what was expected, what came, and ``curl`` lines that reproduce it. ``isolated`` replays many
-lifecycles at once (seeded, not shrunk: a race needs the crowd) and reports the first participant
-that did not converge.
+Each property is checked in two phases. The **covering phase** tries one example of every class
+of its input (`callbacksim.simulator.covering`: every rule, every enum value and allowed pairing,
+every unusual feature, every lifecycle path, every kind of garbage), deterministic for the seed,
+so that no class is left to chance. The **exploring phase** spends what is left of the property's
+share of the budget on a Hypothesis test over the project's own strategies. A failure from either
+phase is minimal where it can be: Hypothesis shrinks what it explored, and a failing covering
+example gives way to a smaller failing example of its own class, drawn again: the class's simplest
+example first (`generation.chooser.MinimalChooser`), then a few more, falling back to the covering
+example itself when none smaller fails. The check records the requests of
+the failing example, so the report can show what was sent, what was expected, what came, and
+``curl`` lines that reproduce it. ``isolated`` replays many lifecycles at once (seeded, not
+shrunk: a race needs the crowd) and reports the first participant that did not converge.
 
-A time budget is shared among the properties; a property that runs out of time stops generating
-(it passes with the examples it tried) unless it has already failed, in which case shrinking is
-allowed to finish.
+A property whose preconditions never held (no write got a 2xx answer, so nothing could be read
+back) is *not exercised*, which is not a pass. When the budget runs out before a covering phase
+ends, the outcome says which classes were not tried and what budget would try them.
+
+A time budget is shared among the properties by weight; a property that runs out of time stops
+generating unless it has already failed, in which case shrinking is allowed to finish.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import time
@@ -45,18 +56,28 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from callbacksim.codec import dumps_payload, loads
 from callbacksim.errors import JsonError, UsageError
+from callbacksim.generation.chooser import Chooser, MinimalChooser, RandomChooser
 from callbacksim.generation.lifecycle import Lifecycle, LifecycleStream
 from callbacksim.generation.participants import ANCHOR_MS
 from callbacksim.model import Edition
-from callbacksim.rules import RuleSet
+from callbacksim.rules import RuleSet, check
 from callbacksim.schema import enum_paths, value_at
 from callbacksim.semantic import differences
 from callbacksim.simulator.adapters import Adapter, Delivery, StoreAdapter, load_adapter
 from callbacksim.simulator.client import HttpClient, Request, Response
 from callbacksim.simulator.convergence import verify_conversation
+from callbacksim.simulator.covering import (
+    GARBAGE,
+    Case,
+    CoveringPlan,
+    covering_plan,
+    draw_example,
+    example_seed,
+)
 from callbacksim.simulator.faults import Faults, plan_deliveries
 from callbacksim.simulator.properties import PROPERTIES, Failure, Outcome, Status
 from callbacksim.strategies import (
+    built_by,
     invalid_payloads,
     lifecycles,
     unusual_payloads,
@@ -92,11 +113,26 @@ class CheckConfig:
     timeout: float = attrs.field(default=10.0, validator=_positive("--timeout", "seconds"))
     concurrency: int = attrs.field(default=32, validator=_positive("--concurrency", "requests"))
     max_examples: int = 10_000
-    adapter: str = "store"
+    """At most this many explored examples per property (the covering phase comes on top)."""
+    adapter: str = attrs.field(default="store", validator=lambda _i, _a, v: load_adapter(v))
+    """A built-in adapter's name or ``package.module:Class`` (loaded here, so a wrong one is said
+    before anything is sent)."""
+    shrink_seconds: float = attrs.field(default=20.0)
+    """Seconds a failed property may keep shrinking after its share of the budget is spent."""
+
+    @shrink_seconds.validator
+    def _shrink(self, _attribute: attrs.Attribute[float], value: float) -> None:
+        if value < 0:
+            msg = f"shrink_seconds must be 0 or more, got {value}"
+            raise UsageError(msg)
 
 
-_SHRINK_GRACE = 20.0
-"""Seconds a failed property may keep shrinking after its share of the budget is spent."""
+_FIRST_REQUEST_ESTIMATE = 0.005
+"""Seconds a request of a covering phase is expected to take before any was measured (the
+reference target answers in 2 to 5 ms)."""
+
+_RESEARCH_DRAWS = 8
+"""Examples of a failing covering example's class drawn again, to find a smaller failure."""
 
 
 class _OutOfTime(BaseException):
@@ -112,12 +148,15 @@ class _Broken(AssertionError):
 
 class _Session:
     """One example's conversation with the target, through the adapter; its requests are kept for
-    the reproducer."""
+    the reproducer. ``exercised`` turns False when the example's precondition did not hold (its
+    write was refused, so there was nothing to judge), with the reason in ``why_not``."""
 
     def __init__(self, client: HttpClient, adapter: Adapter) -> None:
         self.client = client
         self.adapter = adapter
         self.log: list[Request] = []
+        self.exercised = True
+        self.why_not = ""
 
     def send(self, request: Request) -> Response:
         self.log.append(request)
@@ -172,6 +211,11 @@ class _Session:
         parsed = self.adapter.parse_conversation(response.body) if response.status == 200 else None
         return response, parsed
 
+    def unexercised(self, why: str) -> None:
+        """The example's precondition did not hold: nothing was judged."""
+        self.exercised = False
+        self.why_not = self.why_not or why
+
     def fail(self, summary: str, expected: str, got: str, example: Any = None) -> NoReturn:
         raise _Broken(Failure(summary, expected, got, tuple(self.log), example))
 
@@ -191,6 +235,10 @@ def _json(response: Response) -> Any:
         return None
 
 
+def _refused(what: str, response: Response) -> str:
+    return f"no {what} got a 2xx answer, so nothing could be judged (first: {response.describe()})"
+
+
 # -- the properties ---------------------------------------------------------------------------
 
 Body = Callable[[_Session, Any], None]
@@ -208,7 +256,9 @@ def _not_found(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
         cid, pid = _fresh(), _fresh()
         if neighbour:
             # Another participant of the same conversation exists; this one still does not.
-            s.put(cid, payload["id"], payload)
+            stored = s.put(cid, payload["id"], payload)
+            if not _ok(stored):
+                s.unexercised(_refused("write of a neighbour", stored))
         r, _ = s.read(cid, pid)
         if r.status != 404:
             s.fail("reading a participant never written", "404", r.describe())
@@ -242,8 +292,23 @@ def _rejects_invalid(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
         status = r.status
         rejected = status is not None and 400 <= status < 500 and status not in (404, 409, 413)
         if not rejected:
+            summary = f"a payload breaking {invalid.rule} was not rejected"
+            older = [
+                e.value
+                for e in Edition
+                if cfg.edition.includes(e)
+                and e is not cfg.edition
+                and not check(invalid.payload, edition=e, rules=cfg.rules, path_id=invalid.path_id)
+            ]
+            if older:
+                # Rightly accepted by a target built on that older edition: say how to check one.
+                summary += (
+                    f" (it is valid in the {older[-1]} edition, which does not have that rule: "
+                    f"a target built on it accepts it rightly; check such a target with --edition "
+                    f"{older[-1]})"
+                )
             s.fail(
-                f"a payload breaking {invalid.rule} was not rejected",
+                summary,
                 "400 or 422",
                 r.describe(),
                 invalid.payload,
@@ -253,39 +318,8 @@ def _rejects_invalid(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
 
 
 def _garbage() -> st.SearchStrategy[tuple[bytes, dict[str, str]]]:
-    """Bodies and headers no store expects: not JSON, not UTF-8, deep nesting, lone surrogates,
-    huge numbers, bad sequence headers, wrong content types."""
-    deep = st.integers(50, 3000).map(lambda n: b"[" * n + b"]" * n)
-    texts = st.binary(max_size=200)
-    json_ish = st.sampled_from(
-        [
-            b'{"id": "\\ud800"}',
-            b'{"name": "\\udfff\\ud800"}',
-            b'{"wrapupTimeoutMs": 123456789012345678901234567890}',
-            b'{"startTime": "2026-02-30T00:00:00Z"}',
-            b'{"held": NaN}',
-            b'{"attributes": {"a": {"b": {"c": [1, 2, {"d": null}]}}}}',
-            b"\xef\xbb\xbf{}",
-            b"",
-            b"null",
-            b'"\\u0000"',
-        ]
-    )
-    bodies = st.one_of(json_ish, texts, deep)
-    odd_headers = st.fixed_dictionaries(
-        {},
-        optional={
-            "X-Sequence": st.sampled_from(["0", "-1", "1.5", "abc", "", "99999999999999999999999"]),
-            "Content-Type": st.sampled_from(
-                ["text/plain", "application/xml", "application/json; charset=latin-1"]
-            ),
-        },
-    )
-    # Mostly plain headers: a malformed X-Sequence is refused before the body is read, which
-    # would hide what the body does to the target.
-    plain: st.SearchStrategy[dict[str, str]] = st.just({})
-    headers = st.one_of(plain, plain, plain, odd_headers)
-    return st.tuples(bodies, headers)
+    """Bodies and headers no store expects (`covering.GARBAGE`), each kind drawn afresh."""
+    return st.sampled_from(GARBAGE).flatmap(lambda kind: built_by(kind.build))
 
 
 def _no_server_errors(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
@@ -318,13 +352,13 @@ _UNKNOWN = ("unknown-enum", "unknown-property", "outdated-sdk-version")
 
 
 def _tolerates_unknown(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
-    def body(s: _Session, unusual: Any) -> None:
+    def body(s: _Session, item: tuple[dict[str, Any], tuple[str, ...]]) -> None:
+        payload, features = item
         cid = _fresh()
-        payload = unusual.payload
         r = s.put(cid, payload["id"], payload)
         if not _ok(r):
             s.fail(
-                f"a payload with {', '.join(unusual.features)} was refused",
+                f"a payload with {', '.join(features)} was refused",
                 "2xx",
                 r.describe(),
                 payload,
@@ -340,24 +374,36 @@ def _tolerates_unknown(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
     strategy = st.sampled_from(_UNKNOWN).flatmap(
         lambda f: unusual_payloads(edition=cfg.edition, features=[f])
     )
-    return strategy, body
+    return strategy.map(lambda u: (u.payload, u.features)), body
+
+
+def _round_trip(s: _Session, cid: str, payload: dict[str, Any], edition: Edition) -> bool:
+    """Write ``payload`` and read it back: False when the write was refused (nothing to judge)."""
+    r = s.put(cid, payload["id"], payload)
+    if not _ok(r):
+        s.unexercised(_refused("write", r))
+        return False
+    got, back = s.read(cid, payload["id"])
+    diff = differences(payload, back, edition=edition)
+    if got.status != 200 or diff:
+        s.fail(
+            "what was stored did not read back equal",
+            "200 with a semantically equal participant",
+            got.describe() if got.status != 200 else "; ".join(diff[:5]),
+            payload,
+        )
+    return True
 
 
 def _round_trips(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
-    def body(s: _Session, payload: dict[str, Any]) -> None:
-        cid = _fresh()
-        r = s.put(cid, payload["id"], payload)
-        if not _ok(r):
-            return  # acceptance is accepts-valid's business; this judges what was accepted
-        got, back = s.read(cid, payload["id"])
-        diff = differences(payload, back, edition=cfg.edition)
-        if got.status != 200 or diff:
-            s.fail(
-                "what was stored did not read back equal",
-                "200 with a semantically equal participant",
-                got.describe() if got.status != 200 else "; ".join(diff[:5]),
-                payload,
-            )
+    def body(s: _Session, item: dict[str, Any] | Lifecycle) -> None:
+        # Acceptance is accepts-valid's business; this judges what was accepted.
+        if isinstance(item, Lifecycle):
+            cid = _fresh()
+            exercised = [_round_trip(s, cid, e.participant, cfg.edition) for e in item.events]
+            s.exercised = any(exercised)
+        else:
+            _round_trip(s, _fresh(), item, cfg.edition)
 
     payloads = st.one_of(
         valid_payloads(edition=cfg.edition, rules=cfg.rules),
@@ -366,25 +412,46 @@ def _round_trips(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
     return payloads, body
 
 
+def _repeat_latest(
+    s: _Session, cid: str, payload: dict[str, Any], sequence: int | None, example: Any
+) -> None:
+    before = s.read(cid, payload["id"])[1]
+    again = s.put(cid, payload["id"], payload, sequence)
+    after = s.read(cid, payload["id"])[1]
+    if not _ok(again):
+        s.fail("repeating the latest write was refused", "2xx", again.describe(), example)
+    if after != before:
+        s.fail(
+            "repeating the latest write changed the stored participant",
+            repr(before)[:200],
+            repr(after)[:200],
+            example,
+        )
+
+
 def _idempotent(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
-    def body(s: _Session, item: tuple[dict[str, Any], int | None]) -> None:
-        payload, sequence = item
+    def body(s: _Session, item: tuple[dict[str, Any], int | None] | Lifecycle) -> None:
         cid = _fresh()
+        if isinstance(item, Lifecycle):
+            # The whole lifecycle in order, then each participant's latest write once more.
+            latest: dict[str, Any] = {}
+            for e in item.events:
+                r = s.put(cid, e.participant_id, e.participant, e.sequence)
+                if _ok(r):
+                    latest[e.participant_id] = e
+                else:
+                    s.unexercised(_refused("write", r))
+            s.exercised = bool(latest)
+            example = [e.to_wire() for e in item.events]
+            for e in latest.values():
+                _repeat_latest(s, cid, e.participant, e.sequence, example)
+            return
+        payload, sequence = item
         first = s.put(cid, payload["id"], payload, sequence)
         if not _ok(first):
+            s.unexercised(_refused("write", first))
             return
-        before = s.read(cid, payload["id"])[1]
-        again = s.put(cid, payload["id"], payload, sequence)
-        after = s.read(cid, payload["id"])[1]
-        if not _ok(again):
-            s.fail("repeating the latest write was refused", "2xx", again.describe(), payload)
-        if after != before:
-            s.fail(
-                "repeating the latest write changed the stored participant",
-                repr(before)[:200],
-                repr(after)[:200],
-                payload,
-            )
+        _repeat_latest(s, cid, payload, sequence, payload)
 
     sequences = st.one_of(st.none(), st.integers(1, 1000))
     return st.tuples(valid_payloads(edition=cfg.edition, rules=cfg.rules), sequences), body
@@ -394,12 +461,22 @@ _CHECK_FAULTS = Faults(duplicates=0.2, reorder=0.3)
 """The delivery faults ``converges`` applies to a lifecycle drawn with faults."""
 
 
+_READ_ATTEMPTS = 4
+"""How often a read-back without a usable answer is tried before it counts as unreadable."""
+
+
 def _converged(s: _Session, lifecycle: Lifecycle, cid: str, edition: Edition) -> None:
     """Every participant of ``lifecycle``, stored under conversation ``cid``, reads back as its
     last snapshot, and the conversation lists exactly them, each as its last snapshot."""
-    verdict = s.client.run(
-        verify_conversation(s.send_async, s.adapter, lifecycle.finals(), cid, edition)
-    )
+    # A read that got no usable answer (no answer, 429, 5xx) says nothing of the data: it is
+    # asked again, a few times with a pause, before it is reported as unreadable.
+    for attempt in range(_READ_ATTEMPTS):
+        verdict = s.client.run(
+            verify_conversation(s.send_async, s.adapter, lifecycle.finals(), cid, edition)
+        )
+        if not verdict.unreadable or attempt == _READ_ATTEMPTS - 1:
+            break
+        time.sleep(0.2 * 2**attempt)
     if verdict.problems:
         first = verdict.problems[0]
         summary = first.summary
@@ -411,12 +488,12 @@ def _converged(s: _Session, lifecycle: Lifecycle, cid: str, edition: Edition) ->
 
 
 def _converges(cfg: CheckConfig) -> tuple[st.SearchStrategy[Any], Body]:
-    def body(s: _Session, item: tuple[Lifecycle, bool, int]) -> None:
+    def body(s: _Session, item: tuple[Lifecycle, bool | Faults, int]) -> None:
         lifecycle, faults, shuffle_seed = item
+        if not isinstance(faults, Faults):
+            faults = _CHECK_FAULTS if faults else Faults()
         cid = _fresh()
-        plan = plan_deliveries(
-            lifecycle.events, _CHECK_FAULTS if faults else Faults(), random.Random(shuffle_seed)
-        )
+        plan = plan_deliveries(lifecycle.events, faults, random.Random(shuffle_seed))
         for event, _duplicate in plan:
             s.put(cid, event.participant_id, event.participant, event.sequence)
         _converged(s, lifecycle, cid, cfg.edition)
@@ -443,55 +520,220 @@ if _missing:  # pragma: no cover - a registry entry without an implementation
     raise ImportError(msg)
 
 
-def _hypothesis_property(
-    pid: str, cfg: CheckConfig, client: HttpClient, adapter: Adapter, deadline: float
-) -> Outcome:
-    strategy, body = _CHECKS[pid](cfg)
-    examples = 0
-    failing: list[Failure] = []
-    started = time.monotonic()
+# -- running a property: covering, then exploring -------------------------------------------
+
+
+@attrs.define
+class _Search:
+    """What one Hypothesis search found."""
+
+    examples: int = 0
+    exercised: int = 0
+    why_not: str = ""
+    failures: list[Failure] = attrs.field(factory=list)
+    crash: Exception | None = None
+
+
+def _search(
+    strategy: st.SearchStrategy[Any],
+    body: Body,
+    cfg: CheckConfig,
+    client: HttpClient,
+    adapter: Adapter,
+    deadline: float,
+    max_examples: int,
+) -> _Search:
+    """A Hypothesis test of ``body`` over ``strategy`` until ``deadline`` (or ``max_examples``);
+    after a failure, shrinking may go on for ``cfg.shrink_seconds`` more."""
+    found = _Search()
 
     @seed(cfg.seed)
     @settings(
-        max_examples=cfg.max_examples,
+        max_examples=max(1, max_examples),
         deadline=None,
         database=None,
         derandomize=False,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        suppress_health_check=list(HealthCheck),
         phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
         report_multiple_bugs=False,
         print_blob=False,
     )
     @given(strategy)
     def test(item: Any) -> None:
-        nonlocal examples
         now = time.monotonic()
         # Out of time: stop generating; once failed, shrink a while longer, then settle for the
         # smallest failing example found so far.
-        if now > deadline and (not failing or now > deadline + _SHRINK_GRACE):
+        if now > deadline and (not found.failures or now > deadline + cfg.shrink_seconds):
             raise _OutOfTime
-        examples += 1
+        found.examples += 1
         session = _Session(client, adapter)
         try:
             body(session, item)
         except _Broken as broken:
-            failing.append(broken.failure)
+            found.failures.append(attrs.evolve(broken.failure, case=None))
             raise
+        finally:
+            if session.exercised:
+                found.exercised += 1
+            else:
+                found.why_not = found.why_not or session.why_not
 
     try:
         test()
-    except _OutOfTime:
-        pass
-    except _Broken:
+    except (_OutOfTime, _Broken):
         pass
     except Exception as exc:  # a bug in the harness, not in the target: say so, do not blame it
-        note = f"the check itself crashed ({type(exc).__name__}: {exc}); please report it"
-        return Outcome(pid, Status.ERROR, examples, time.monotonic() - started, note=note)
+        found.crash = exc
+    return found
+
+
+def _crashed(pid: str, exc: Exception, examples: int, started: float) -> Outcome:
+    note = f"the check itself crashed ({type(exc).__name__}: {exc}); please report it"
+    return Outcome(pid, Status.ERROR, examples, time.monotonic() - started, note=note)
+
+
+@attrs.define
+class _Tally:
+    """What a covering phase reached: classes covered, tried but not exercised, and not tried."""
+
+    plan: CoveringPlan
+    covered: dict[str, set[str]] = attrs.field(factory=dict)
+    tried: dict[str, set[str]] = attrs.field(factory=dict)
+    cases: int = 0
+    exercised: int = 0
+    why_not: str = ""
+
+    def add(self, case: Case, session: _Session) -> None:
+        self.cases += 1
+        for dimension, name in case.classes:
+            self.tried.setdefault(dimension, set()).add(name)
+            if session.exercised:
+                self.covered.setdefault(dimension, set()).add(name)
+        if session.exercised:
+            self.exercised += 1
+        else:
+            self.why_not = self.why_not or session.why_not
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        return {
+            d: (len(self.covered.get(d, set()) & set(names)), len(names))
+            for d, names in self.plan.dimensions.items()
+        }
+
+    def missing(self, *, tried: bool) -> dict[str, tuple[str, ...]]:
+        """Classes tried but never exercised (``tried``), or never tried at all."""
+        out = {}
+        for d, names in self.plan.dimensions.items():
+            done, reached = self.covered.get(d, set()), self.tried.get(d, set())
+            left = [n for n in names if n not in done and (n in reached) == tried]
+            if left:
+                out[d] = tuple(left)
+        return out
+
+
+def _research(
+    case: Case, body: Body, cfg: CheckConfig, client: HttpClient, adapter: Adapter, first: _Broken
+) -> tuple[Failure, int]:
+    """The smallest failing example of ``case``'s class among a few drawn again: the class's
+    simplest example first, then `_RESEARCH_DRAWS` more from seeds of their own; the covering
+    example's own failure when none smaller fails. Also how many were tried."""
+    best, best_size = first.failure, _size(first.failure.example)
+    choosers: list[Chooser] = [MinimalChooser()]
+    choosers += [
+        RandomChooser(example_seed(cfg.seed, f"{case.label} #{i}")) for i in range(_RESEARCH_DRAWS)
+    ]
+    tried = 0
+    for n, chooser in enumerate(choosers):
+        item = case.build(chooser)
+        session = _Session(client, adapter)
+        tried += 1
+        try:
+            body(session, item)
+        except _Broken as broken:
+            size = _size(broken.failure.example)
+            if size < best_size:
+                best, best_size = broken.failure, size
+            if n == 0:
+                break  # the simplest example of the class fails: nothing smaller to find
+    return attrs.evolve(best, case=case.label), tried
+
+
+def _size(example: Any) -> int:
+    """How big an example is, to prefer the smaller of two failures."""
+    return len(repr(example))
+
+
+def _suggested_budget(cfg: CheckConfig, fraction: float, tally: _Tally, seconds: float) -> float:
+    """A budget that would let the whole covering phase run, with as much again to explore after
+    it: the time per case so far, for every case, over the property's share of the budget."""
+    needed = seconds / max(1, tally.cases) * len(tally.plan.cases)
+    budget = math.ceil(needed * 2 / max(fraction, 1e-3) / 10) * 10
+    return float(max(budget, math.ceil(cfg.budget / 10) * 10 + 10))
+
+
+def _property(
+    pid: str,
+    plan: CoveringPlan,
+    cfg: CheckConfig,
+    client: HttpClient,
+    adapter: Adapter,
+    deadline: float,
+    fraction: float,
+) -> Outcome:
+    """Cover (``plan``), then explore, property ``pid`` until ``deadline``; ``fraction`` is its
+    share of the whole budget (to suggest a budget when the covering phase could not end)."""
+    strategy, body = _CHECKS[pid](cfg)
+    tally = _Tally(plan)
+    started = time.monotonic()
+    for case in plan.cases:
+        if time.monotonic() > deadline:
+            break
+        session = _Session(client, adapter)
+        try:
+            body(session, draw_example(case, cfg.seed))
+        except _Broken as broken:
+            covering_seconds = time.monotonic() - started
+            try:
+                failure, more = _research(case, body, cfg, client, adapter, broken)
+            except Exception as exc:  # a bug in the harness, not in the target
+                return _crashed(pid, exc, tally.cases + 1, started)
+            return Outcome(
+                pid,
+                Status.FAILED,
+                tally.cases + 1 + more,
+                time.monotonic() - started,
+                failure,
+                covered=tally.counts(),
+                covering_seconds=covering_seconds,
+            )
+        except Exception as exc:  # a bug in the harness, not in the target
+            return _crashed(pid, exc, tally.cases, started)
+        tally.add(case, session)
+    covering_seconds = time.monotonic() - started
+    untried = tally.missing(tried=False)
+    suggestion = _suggested_budget(cfg, fraction, tally, covering_seconds) if untried else None
+    explored = _Search()
+    if not untried:
+        explored = _search(strategy, body, cfg, client, adapter, deadline, cfg.max_examples)
+        if explored.crash is not None:
+            return _crashed(pid, explored.crash, tally.cases + explored.examples, started)
+    examples = tally.cases + explored.examples
+    common: dict[str, Any] = {
+        "covered": tally.counts(),
+        "covering_seconds": covering_seconds,
+        "explored": explored.examples,
+        "untried": untried,
+        "unexercised": tally.missing(tried=True),
+        "suggested_budget": suggestion,
+    }
     elapsed = time.monotonic() - started
-    if failing:
+    if explored.failures:
         # Hypothesis runs the minimal example last.
-        return Outcome(pid, Status.FAILED, examples, elapsed, failing[-1])
-    return Outcome(pid, Status.PASSED, examples, elapsed)
+        return Outcome(pid, Status.FAILED, examples, elapsed, explored.failures[-1], **common)
+    if tally.exercised + explored.exercised == 0:
+        why = tally.why_not or explored.why_not or "the budget ran out before any example"
+        return Outcome(pid, Status.NOT_EXERCISED, examples, elapsed, note=why, **common)
+    return Outcome(pid, Status.PASSED, examples, elapsed, **common)
 
 
 def _isolated(cfg: CheckConfig, client: HttpClient, adapter: Adapter, deadline: float) -> Outcome:
@@ -531,10 +773,21 @@ def _isolated(cfg: CheckConfig, client: HttpClient, adapter: Adapter, deadline: 
                     requests=(*puts(lifecycle, cid), *broken.failure.requests),
                 )
                 return Outcome(
-                    "isolated", Status.FAILED, examples, time.monotonic() - started, failure
+                    "isolated",
+                    Status.FAILED,
+                    examples,
+                    time.monotonic() - started,
+                    failure,
+                    explored=examples,
                 )
         if time.monotonic() > deadline or examples >= 4 * wave:
-            return Outcome("isolated", Status.PASSED, examples, time.monotonic() - started)
+            return Outcome(
+                "isolated",
+                Status.PASSED,
+                examples,
+                time.monotonic() - started,
+                explored=examples,
+            )
 
 
 def keep_hypothesis_files_in_the_user_cache() -> Path:
@@ -561,8 +814,12 @@ def run_checks(
     on_done: Callable[[Outcome], None] | None = None,
     client: HttpClient | None = None,
 ) -> list[Outcome]:
-    """Check every property of ``cfg.properties`` in order; the time budget is shared by weight,
-    and what a property leaves unused passes on to the next."""
+    """Check every property of ``cfg.properties`` in order.
+
+    The time budget goes to the covering phases first: each property's deadline leaves, out of
+    what remains, enough for the covering phases still to come (estimated from their requests and
+    the time per request so far); the rest is shared by weight for exploring, and what a property
+    leaves unused passes on to the next."""
     adapter = load_adapter(cfg.adapter)
     own = client is None
     http = client or HttpClient(cfg.url, headers=cfg.headers, timeout=cfg.timeout)
@@ -578,19 +835,33 @@ def run_checks(
                 if on_done:
                     on_done(outcome)
             chosen = [p for p in chosen if not PROPERTIES[p].read_back]
+        total_weight = sum(PROPERTIES[p].weight for p in chosen)
+        # Worked out before the clock starts: the budget is for talking to the target.
+        plans = {pid: covering_plan(pid, cfg.edition, cfg.rules) for pid in chosen}
         start = time.monotonic()
+        per_cost, cost_done, covering_done = _FIRST_REQUEST_ESTIMATE, 0.0, 0.0
         for index, pid in enumerate(chosen):
+            plan = plans[pid]
             remaining = cfg.budget - (time.monotonic() - start)
+            reserve = per_cost * sum(plans[p].cost for p in chosen[index:])
             weights = sum(PROPERTIES[p].weight for p in chosen[index:])
-            share = max(0.5, remaining * PROPERTIES[pid].weight / weights)
-            deadline = time.monotonic() + share
+            exploring = max(0.0, remaining - reserve) * PROPERTIES[pid].weight / weights
+            covering = min(per_cost * plan.cost, max(0.0, remaining))
+            deadline = time.monotonic() + max(0.5, covering + exploring)
             if on_start:
                 on_start(pid)
             if pid == "isolated":
                 outcome = _isolated(cfg, http, adapter, deadline)
             else:
-                outcome = _hypothesis_property(pid, cfg, http, adapter, deadline)
+                fraction = PROPERTIES[pid].weight / total_weight
+                outcome = _property(pid, plan, cfg, http, adapter, deadline, fraction)
             outcomes.append(outcome)
+            if plan.cases:
+                tried = min(1.0, (outcome.examples - outcome.explored) / len(plan.cases))
+                cost_done += plan.cost * tried
+                covering_done += outcome.covering_seconds
+            if cost_done:
+                per_cost = covering_done / cost_done
             if on_done:
                 on_done(outcome)
     finally:

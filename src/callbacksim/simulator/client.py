@@ -6,6 +6,10 @@ answer arrives, while `HttpClient.gather` runs many requests concurrently on the
 has a timeout. Transport failures (refused, reset, timed out, malformed answer) come back as a
 `Response` with ``status`` None and ``error`` saying what happened, never as an exception, so a
 check can judge them like any other answer.
+
+A request sent on a reused connection that the target closes before answering is sent once more at
+once by aiohttp, as HTTP allows for idempotent methods (GET and PUT among them); callers see one
+attempt. Every other retry is the caller's (`callbacksim.simulator.retry`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import shlex
 import threading
-from collections.abc import Awaitable, Coroutine, Iterable, Mapping
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import Any, TypeVar
 
 import aiohttp
@@ -21,7 +27,7 @@ import attrs
 
 from callbacksim.errors import UsageError
 
-__all__ = ["HttpClient", "Request", "Response", "require_reachable"]
+__all__ = ["DEFAULT_WAIT_FOR", "HttpClient", "Request", "Response", "require_reachable"]
 
 T = TypeVar("T")
 
@@ -102,9 +108,11 @@ class HttpClient:
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
-    async def send(self, request: Request) -> Response:
-        """Send ``request`` on the loop (for use from coroutines running there)."""
+    async def send(self, request: Request, *, timeout: float | None = None) -> Response:
+        """Send ``request`` on the loop (for use from coroutines running there); ``timeout``
+        overrides the client's for this request."""
         headers = {**self._headers, **request.headers}
+        limit = self._timeout if timeout is None else aiohttp.ClientTimeout(total=timeout)
         try:
             async with self._session.request(
                 request.method,
@@ -112,11 +120,15 @@ class HttpClient:
                 data=request.body,
                 headers=headers,
                 allow_redirects=False,
+                timeout=limit,
             ) as answer:
                 body = await answer.read()
                 return Response(answer.status, body, dict(answer.headers))
         except TimeoutError:
-            return Response(None, error=f"timed out after {self._timeout.total} s")
+            return Response(None, error=f"no answer within {limit.total:g} s (timed out)")
+        except aiohttp.ClientConnectorError as exc:
+            why = "refused" if isinstance(exc.os_error, ConnectionRefusedError) else exc.strerror
+            return Response(None, error=f"cannot connect ({why})")
         except aiohttp.ClientError as exc:
             return Response(None, error=f"{type(exc).__name__}: {exc}")
 
@@ -151,11 +163,80 @@ class HttpClient:
         self.close()
 
 
-def require_reachable(url: str, headers: Mapping[str, str], timeout: float) -> None:
-    """Return when ``url`` answers ``GET /health`` at all (any status); `UsageError` saying why
-    not otherwise."""
-    with HttpClient(url, headers=headers, timeout=timeout) as client:
-        answer = client.request(Request("GET", "/health"))
-    if answer.status is None:
-        msg = f"cannot reach {url}: {answer.error}; is the service running?"
+DEFAULT_WAIT_FOR = 10.0
+"""How long, by default, a command waits for a target that does not answer yet (seconds)."""
+
+
+def require_reachable(
+    url: str,
+    headers: Mapping[str, str],
+    timeout: float,
+    *,
+    wait_for: float = 0.0,
+    say: Callable[[str], None] | None = None,
+    store: bool = False,
+) -> None:
+    """Return once ``url`` answers ``GET /health``; `UsageError` saying why not otherwise.
+
+    A target that does not answer yet (refused, reset, or silent past ``timeout``) is asked again,
+    about twice a second, until ``wait_for`` seconds have passed; ``say`` is told once that the
+    command is waiting. Every attempt is bounded by ``timeout``, so this returns or raises within
+    about ``wait_for + timeout`` seconds.
+
+    Any answer will do, unless ``store`` says ``url`` is a participant store's base URL: then
+    ``/health`` must be there (not 404), and neither it nor a read of a participant never written
+    (the first request a check sends) may answer 401 or 403, so that a wrong base URL or missing
+    credentials are said at once instead of showing as properties that fail, or never get tried.
+    """
+    started = time.monotonic()
+    deadline = started + max(0.0, wait_for)
+    told = False
+
+    async def probe(client: HttpClient, limit: float) -> Response:
+        return await client.send(Request("GET", "/health"), timeout=limit)
+
+    with HttpClient(url, headers=headers, timeout=timeout, connections=1) as client:
+        while True:
+            answer = client.run(probe(client, timeout))
+            if answer.status is not None:
+                if store:
+                    _require_store(url, client, answer)
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            if not told and say is not None:
+                say(
+                    f"waiting up to {wait_for:g} s for {url} to answer "
+                    f"(--wait-for-target; now: {answer.error})"
+                )
+            told = True
+            time.sleep(min(0.5, remaining))
+    waited = time.monotonic() - started
+    msg = (
+        f"cannot reach {url}: {answer.error}"
+        + (f", still after waiting {waited:.0f} s" if told else "")
+        + "; is the service running and answering? (--wait-for-target waits longer)"
+    )
+    raise UsageError(msg)
+
+
+def _require_store(url: str, client: HttpClient, health: Response) -> None:
+    if health.status == 404:
+        msg = (
+            f"{url} has no GET /health (it answered 404): give the participant store's base "
+            "URL, the one under which /health and /conversations/... answer"
+        )
+        raise UsageError(msg)
+    _require_credentials(url, "/health", health)
+    probe = f"/conversations/{uuid.uuid4()}/participants/{uuid.uuid4()}"
+    _require_credentials(url, probe, client.request(Request("GET", probe)))
+
+
+def _require_credentials(url: str, path: str, answer: Response) -> None:
+    if answer.status in (401, 403):
+        msg = (
+            f"{url} answered {answer.status} to GET {path}: send the credentials it needs "
+            "(--header 'Authorization: Bearer TOKEN')"
+        )
         raise UsageError(msg)

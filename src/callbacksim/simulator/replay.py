@@ -8,14 +8,26 @@ faster); None sends as fast as possible.
 Delivery faults, seeded per conversation: duplicates (an event sent twice), bounded reordering
 (two neighbouring events of one participant swapped; the target sorts them out with
 ``X-Sequence``), jitter (a random pause before a send) and loss (an event never sent, recorded as
-``lost``; later snapshots of the conversation still show what it changed).
+``lost``, as Genesys drops the notifications of a closed WebSocket; later snapshots of the
+conversation still show what it changed).
 
-Every request has a timeout. Connection errors, resets, timeouts, malformed answers, 429 and 5xx
-are retried with exponential backoff up to ``retries`` times, honouring ``Retry-After``. Each
-event ends as **delivered** (2xx), **rejected** (another 4xx; status and body kept) or **failed**
-(retries exhausted; the last reason kept), and that outcome is appended to the ledger at once, one
-JSON line per event. A run killed at any point (SIGKILL included) resumes from its ledger: events
-already there are not sent again, nor counted twice; a torn last line is discarded.
+Every request has a timeout. A request that gets no usable answer (no answer, 429, 5xx) is sent
+again, the same request with the same ``X-Sequence``, as `callbacksim.simulator.retry` says: with
+capped exponential backoff and jitter, honouring ``Retry-After``, until ``retry_for`` seconds have
+passed (or ``retries`` retries, if given). Each event ends as **delivered** (2xx), **rejected**
+(another 4xx; status and body kept), **failed** (retrying gave up; the last reason kept) or
+**lost** (the loss fault; never sent), and that outcome is appended to the ledger at once.
+
+As soon as a conversation's last event has its outcome, the conversation is read back (with the
+same retries) and judged by `callbacksim.simulator.convergence`; a read that never got a usable
+answer counts as *could not read back*, apart from a difference. Only counts and a few examples
+are kept, so memory does not grow with the number of conversations. The conversation's line in the
+ledger then says it is done.
+
+A run killed at any point (SIGKILL included) resumes from its ledger: what is done is not sent
+again, nor counted twice. A `Stop` (what SIGINT and SIGTERM trigger in the CLI) ends a run cleanly:
+no new conversation or event is started, requests in flight finish and are recorded (one that
+would need a retry is left for ``--resume``), and the result says what was done.
 """
 
 from __future__ import annotations
@@ -23,25 +35,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
+from hdrh.histogram import HdrHistogram
 
 from callbacksim.errors import UsageError
 from callbacksim.generation.lifecycle import Event, Lifecycle
 from callbacksim.model import Edition
 from callbacksim.simulator.adapters import Adapter, Delivery
 from callbacksim.simulator.client import HttpClient, Request, Response
-from callbacksim.simulator.convergence import ConversationVerdict, verify_conversation
+from callbacksim.simulator.convergence import Send, verify_conversation
 from callbacksim.simulator.faults import Faults, plan_deliveries, split_lost
-from callbacksim.simulator.latency import LatencyRecorder, buckets_ms, summary_ms
-from callbacksim.simulator.ledger import Key, Ledger, read_ledger
+from callbacksim.simulator.ledger import (
+    Ledger,
+    LedgerState,
+    Verdict,
+    check_same_run,
+    read_header,
+    read_ledger,
+)
+from callbacksim.simulator.retry import RetryPolicy, send_with_retries
 
-__all__ = ["ReplayConfig", "ReplayResult", "replay"]
+__all__ = ["ReplayConfig", "ReplayResult", "Stop", "check_ledger", "replay", "run_identity"]
 
 
 def _at_least(flag: str, low: int) -> Callable[[object, attrs.Attribute[int], int], None]:
@@ -56,7 +77,7 @@ def _at_least(flag: str, low: int) -> Callable[[object, attrs.Attribute[int], in
 def _time_factor(
     _instance: object, _attribute: attrs.Attribute[float | None], value: float | None
 ) -> None:
-    if value is not None and value <= 0:
+    if value is not None and not value > 0:
         msg = f"--time-factor must be positive (0.01 plays 100x faster), got {value}"
         raise UsageError(msg)
 
@@ -68,7 +89,10 @@ class ReplayConfig:
     concurrency: int = attrs.field(default=32, validator=_at_least("--concurrency", 1))
     time_factor: float | None = attrs.field(default=None, validator=_time_factor)
     faults: Faults = attrs.field(factory=Faults)
-    retries: int = attrs.field(default=3, validator=_at_least("--retries", 0))
+    retries: int | None = None
+    """At most this many retries per request; None: as many as ``retry_for`` allows."""
+    retry_for: float = 60.0
+    """Seconds within which a request may be retried, from its first attempt."""
     backoff_ms: float = 50.0
     seed: int = 0
     ledger: Path | None = None
@@ -76,6 +100,46 @@ class ReplayConfig:
     verify: bool = True
     edition: Edition = Edition.SEED
     """The edition convergence is judged in (properties it defines are compared)."""
+    source: Mapping[str, Any] = attrs.field(factory=dict)
+    """What the lifecycles are (a file, or the settings they are generated from): recorded in the
+    ledger with the rest of the run's identity, so that ``--resume`` can refuse another run."""
+    retry: RetryPolicy = attrs.field(init=False)
+
+    @retry.default
+    def _retry(self) -> RetryPolicy:
+        return RetryPolicy(
+            retry_for=self.retry_for, retries=self.retries, backoff_ms=self.backoff_ms
+        )
+
+
+class Stop:
+    """Asks a running replay to stop early; `request` may be called from any thread, a signal
+    handler included. The replay then finishes what is in flight and returns."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._lock = threading.Lock()
+        self._wake: list[Callable[[], None]] = []
+
+    def request(self, reason: str) -> None:
+        """Stop, because of ``reason`` (for example ``"SIGINT"``); the first reason is kept."""
+        with self._lock:
+            if self.reason is None:
+                self.reason = reason
+            wake = list(self._wake)
+        for w in wake:
+            w()
+
+    def _bind(self, loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:
+        def wake() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: the replay is over anyway
+                loop.call_soon_threadsafe(event.set)
+
+        with self._lock:
+            self._wake = [wake]
+            stopped = self.reason is not None
+        if stopped:
+            event.set()
 
 
 @attrs.frozen
@@ -103,21 +167,32 @@ class ReplayResult:
     rejections: dict[str, int]
     unreadable: int = 0
     """Conversations whose read-back got no usable answer (not counted as differing)."""
+    conversations_verified: int = 0
+    """Conversations read back (the denominator of ``conversations_converged``)."""
+    stopped: str | None = None
+    """Why the replay stopped before the end (a signal's name), or None when it ran to the end."""
+    abandoned: int = 0
+    """Events left without an outcome by the stop (``--resume`` sends them)."""
     lost: int = 0
     """Events the loss fault dropped: never sent, recorded in the ledger as ``lost`` (and not
     counted as skipped when a run resumes)."""
 
     @property
+    def differing(self) -> int:
+        """Conversations read back whose data is not their final snapshots."""
+        return self.conversations_verified - self.conversations_converged - self.unreadable
+
+    @property
     def converged(self) -> bool:
-        """The verdict: nothing failed and, where the target could be read back, every
-        participant and conversation holds its final snapshot."""
-        if self.failed:
+        """The verdict: the run finished, nothing failed and, where the target could be read back,
+        every participant and conversation holds its final snapshot."""
+        if self.failed or self.stopped:
             return False
         if not self.read_back:
             return True
         return (
             self.participants_converged == self.participants_checked
-            and self.conversations_converged == self.conversations
+            and self.conversations_converged == self.conversations_verified
             and not self.not_converged
         )
 
@@ -129,8 +204,14 @@ class ReplayResult:
     def to_json(self) -> dict[str, Any]:
         out = attrs.asdict(self)
         out["throughput"] = round(self.throughput, 1)
+        out["differing"] = self.differing
         out["converged"] = self.converged
         return out
+
+
+_MAX_MICROS = 600_000_000
+"""The longest latency recorded (10 minutes); longer ones count as this."""
+_BUCKETS = 1024 + (_MAX_MICROS.bit_length() - 11) * 1024 + 1024
 
 
 class _Stats:
@@ -140,45 +221,51 @@ class _Stats:
         self.requests = 0
         self.duplicates = 0
         self.retries = 0
-        self.conversations = 0
-        self.latencies = LatencyRecorder()
+        self.abandoned = 0
+        self.events = 0
+        self.skipped = 0
+        # Latencies in microseconds, counted as they come in a fixed array of buckets (exact
+        # below 2,048 us, then 11 significant bits: finer than the histogram's 3 digits) and
+        # handed to the HDR histogram in bulk at the end: recording each value in the pure-Python
+        # histogram on the hot path costs more than the rest of a send. Fixed size: memory does
+        # not grow with the number of requests.
+        self.latencies = [0] * _BUCKETS
         self.timeline: Counter[int] = Counter()
         self.started = time.monotonic()
 
+    def answer(self, _response: Response, seconds: float) -> None:
+        self.requests += 1
+        micros = min(max(1, int(seconds * 1e6)), _MAX_MICROS)
+        shift = micros.bit_length() - 11
+        if shift <= 0:
+            self.latencies[micros] += 1
+        else:
+            self.latencies[1024 + shift * 1024 + (micros >> shift) - 1024] += 1
 
-async def _send(
-    client: HttpClient, request: Request, cfg: ReplayConfig, rng: random.Random, stats: _Stats
-) -> tuple[Response, int]:
-    """Send with retries; the final answer and the number of attempts."""
-    attempt = 0
-    while True:
-        attempt += 1
-        started = time.monotonic()
-        response = await client.send(request)
-        stats.requests += 1
-        stats.latencies.record_seconds(time.monotonic() - started)
-        retryable = response.status is None or response.status == 429 or response.status >= 500
-        if not retryable or attempt > cfg.retries:
-            return response, attempt
-        stats.retries += 1
-        delay = cfg.backoff_ms / 1000 * (2 ** (attempt - 1)) * (0.5 + rng.random())
-        retry_after = response.headers.get("Retry-After") if response.status else None
-        if retry_after is not None:
-            with contextlib.suppress(ValueError):  # an HTTP-date or garbage: keep the backoff
-                delay = max(delay, min(float(retry_after), 30.0))
-        await asyncio.sleep(delay)
+    def latency_counts(self) -> Iterator[tuple[int, int]]:
+        """(microseconds, count) of every bucket used (each bucket's lowest value)."""
+        for index, count in enumerate(self.latencies):
+            if not count:
+                continue
+            if index < 2048:
+                yield index, count
+            else:
+                shift, mantissa = divmod(index - 1024, 1024)
+                yield (mantissa + 1024) << shift, count
 
 
-def _outcome(response: Response, attempts: int, event: Event) -> dict[str, Any]:
+def _outcome(
+    response: Response, attempts: int, event: Event, gave_up: str | None
+) -> dict[str, Any]:
     status = response.status
     if status is not None and 200 <= status < 300:
         outcome, reason = "delivered", None
-    elif status is not None and 400 <= status < 500 and status != 429:
+    elif gave_up is None and status is not None and 400 <= status < 500:
         outcome = "rejected"
         reason = response.body[:500].decode("utf-8", errors="replace")
     else:
         outcome = "failed"
-        reason = response.error or f"status {status} after {attempts} attempt(s)"
+        reason = gave_up or response.error or f"status {status} after {attempts} attempt(s)"
     return {
         "conversationId": event.conversation_id,
         "participantId": event.participant_id,
@@ -202,6 +289,59 @@ def _lost(event: Event) -> dict[str, Any]:
     }
 
 
+def check_ledger(cfg: ReplayConfig, run: Mapping[str, Any]) -> None:
+    """What is wrong with the ledger, said at once (`UsageError`), reading no more than its first
+    line: a new run's ledger must be empty and writable; a resumed run's must exist and record
+    this same run."""
+    path = cfg.ledger
+    if path is None:
+        return
+    if cfg.resume:
+        if not path.exists():
+            msg = f"there is no ledger {path} to resume; give --ledger {path} to start a run"
+            raise UsageError(msg)
+        recorded = read_header(path)
+        if recorded is not None:
+            check_same_run(path, recorded, run)
+        return
+    if path.exists() and path.stat().st_size:
+        msg = f"the ledger {path} exists; pass --resume to continue that run, or another path"
+        raise UsageError(msg)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.open("ab").close()
+    except OSError as exc:
+        why = exc.strerror
+        if path.parent.exists() and not path.parent.is_dir():
+            why = f"{path.parent} is not a directory"
+        msg = f"cannot write the ledger {path} ({why}); give another --ledger"
+        raise UsageError(msg) from None
+
+
+def _resume_state(cfg: ReplayConfig, run: Mapping[str, Any]) -> LedgerState:
+    """The ledger's state when resuming (checked to be of this run); empty otherwise."""
+    check_ledger(cfg, run)
+    if cfg.ledger is None or not cfg.resume:
+        return LedgerState()
+    state = read_ledger(cfg.ledger)
+    if state.run is None and (state.counts or state.conversations):
+        msg = f"{cfg.ledger} has no header line saying which run wrote it; start a new --ledger"
+        raise UsageError(msg)
+    return state
+
+
+def run_identity(target: str, adapter: str, cfg: ReplayConfig) -> dict[str, Any]:
+    """What defines a replay run, as its ledger's header records it."""
+    return {
+        "source": dict(cfg.source),
+        "seed": cfg.seed,
+        "edition": cfg.edition.value,
+        "faults": cfg.faults.to_json(),
+        "adapter": adapter,
+        "target": target.rstrip("/"),
+    }
+
+
 def replay(
     client: HttpClient,
     adapter: Adapter,
@@ -209,37 +349,35 @@ def replay(
     cfg: ReplayConfig,
     *,
     on_progress: Callable[[Counter[str], int], None] | None = None,
+    stop: Stop | None = None,
 ) -> ReplayResult:
     """Replay ``lifecycles`` against the target behind ``client``; see the module docstring."""
-    done: set[Key] = set()
-    previous: Counter[str] = Counter()
-    if cfg.ledger is not None and cfg.resume:
-        done, previous = read_ledger(cfg.ledger)
-    elif cfg.ledger is not None and cfg.ledger.exists() and cfg.ledger.stat().st_size:
-        msg = f"the ledger {cfg.ledger} exists; pass --resume to continue that run, or another path"
-        raise UsageError(msg)
-    ledger = Ledger(cfg.ledger)
+    run = run_identity(client.base_url, adapter.name, cfg)
+    state = _resume_state(cfg, run)
+    ledger = Ledger(cfg.ledger, run)
     stats = _Stats()
-    verification = _Verification(client, adapter, cfg.edition) if cfg.verify else None
-    events_total = 0
-    skipped = 0
-    source: Iterator[Lifecycle] = iter(lifecycles)
+    verification = _Verification(adapter, cfg.edition, state) if cfg.verify else None
+    source: Iterator[tuple[int, Lifecycle]] = enumerate(lifecycles)
     first_ms: list[int] = []
+    policy = cfg.retry
 
-    async def one(lifecycle: Lifecycle) -> None:
-        nonlocal events_total, skipped
+    async def one(ordinal: int, lifecycle: Lifecycle, halt: asyncio.Event) -> None:
         rng = random.Random(f"{cfg.seed}:{lifecycle.conversation_id}")
-        latest: dict[str, dict[str, Any]] = {}
-        sent_keys: set[Key] = set()
         kept, lost = split_lost(lifecycle.events, cfg.faults, rng)
+        stats.events += len(lost)  # lost ones count once, as lost, resumed or not
+        if state.is_done(ordinal):
+            stats.events += len(kept)
+            stats.skipped += len(kept)
+            return
         for event in lost:  # never sent: accounted for at once, as lost (once, if resumed)
-            events_total += 1
-            if (event.conversation_id, event.participant_id, event.sequence) not in done:
+            if not state.recorded((event.conversation_id, event.participant_id, event.sequence)):
                 stats.outcomes["lost"] += 1
                 ledger.write(_lost(event))
         position = {id(e): i for i, e in enumerate(lifecycle.events)} if lost else {}
         unsent = iter(lost)
         pending = next(unsent, None)
+        latest: dict[str, dict[str, Any]] = {}
+        recorded: set[tuple[str, int]] = set()
         for event, duplicate in plan_deliveries(kept, cfg.faults, rng):
             key = (event.conversation_id, event.participant_id, event.sequence)
             # A lost event still happened: later snapshots of the conversation show it.
@@ -247,50 +385,76 @@ def replay(
                 latest[pending.participant_id] = pending.participant
                 pending = next(unsent, None)
             latest[event.participant_id] = event.participant
-            if not duplicate:
-                events_total += 1
-            if key in done:
-                skipped += 0 if duplicate else 1
+            if state.recorded(key):
+                if not duplicate:
+                    stats.events += 1
+                    stats.skipped += 1
                 continue
+            if halt.is_set():
+                return
             if cfg.time_factor is not None:
                 if not first_ms:
                     first_ms.append(event.time_ms)
                 due = wall0 + (event.time_ms - first_ms[0]) / 1000 * cfg.time_factor
-                pause = due - time.monotonic()
-                if pause > 0:
-                    await asyncio.sleep(pause)
-            if cfg.faults.jitter_ms:
-                await asyncio.sleep(cfg.faults.jitter_s(rng))
+                if await _pause(due - time.monotonic(), halt):
+                    return
+            if cfg.faults.jitter_ms and await _pause(cfg.faults.jitter_s(rng), halt):
+                return
             delivery = Delivery(
                 event.to_wire(),
                 tuple(latest.values()),
                 f"{lifecycle.conversation_id}:{event.participant_id}:{event.sequence}",
             )
-            response, attempts = await _send(client, adapter.request(delivery), cfg, rng, stats)
-            if duplicate or key in sent_keys:
+            sent = await send_with_retries(
+                client.send,
+                adapter.request(delivery),
+                policy,
+                rng,
+                on_answer=stats.answer,
+                stop=halt,
+            )
+            stats.retries += sent.attempts - 1
+            if duplicate or (event.participant_id, event.sequence) in recorded:
                 stats.duplicates += 1
                 continue
-            sent_keys.add(key)
-            entry = _outcome(response, attempts, event)
+            if sent.abandoned:
+                stats.abandoned += 1
+                return
+            recorded.add((event.participant_id, event.sequence))
+            stats.events += 1
+            entry = _outcome(sent.response, sent.attempts, event, sent.gave_up)
             stats.outcomes[entry["outcome"]] += 1
             if entry["outcome"] == "rejected":
                 stats.rejections[str(entry["status"])] += 1
             stats.timeline[int(time.monotonic() - stats.started)] += 1
             ledger.write(entry)
             if on_progress is not None:
-                on_progress(stats.outcomes + previous, events_total)
-        stats.conversations += 1
-        if verification is not None:
-            # Every event of this conversation has been delivered: judge it now and keep only
-            # the counts, so memory does not grow with the number of conversations.
-            await verification.conversation(lifecycle)
+                on_progress(stats.outcomes + state.counts, stats.events)
+        verdict: Verdict | None = None
+        if verification is not None and verification.possible:
 
-    async def worker() -> None:
-        for lifecycle in source:
-            await one(lifecycle)
+            async def read(request: Request) -> Response:
+                got = await send_with_retries(client.send, request, policy, rng, stop=halt)
+                return got.response
+
+            verdict = await verification.conversation(read, lifecycle)
+            if halt.is_set() and verdict.unreadable:
+                return  # cut short by the stop: --resume reads it back again
+            verification.add(verdict)
+        ledger.done(lifecycle.conversation_id, ordinal, len(lifecycle.events), verdict)
+        state.conversations += 1
+
+    async def worker(halt: asyncio.Event) -> None:
+        for ordinal, lifecycle in source:
+            if halt.is_set():
+                return
+            await one(ordinal, lifecycle, halt)
 
     async def everything() -> None:
-        tasks = [asyncio.ensure_future(worker()) for _ in range(max(1, cfg.concurrency))]
+        halt = asyncio.Event()
+        if stop is not None:
+            stop._bind(asyncio.get_running_loop(), halt)
+        tasks = [asyncio.ensure_future(worker(halt)) for _ in range(max(1, cfg.concurrency))]
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -306,68 +470,87 @@ def replay(
     finally:
         ledger.close()
     seconds = time.monotonic() - stats.started
-    read_back = verification is not None and verification.possible and stats.conversations > 0
-    counts = stats.outcomes + previous
-    h = stats.latencies.histogram()
-    pct = summary_ms(h)
-    buckets = buckets_ms(h)
-    last = max(stats.timeline, default=-1)
+    read_back = verification is not None and verification.possible and state.verified > 0
+    counts = stats.outcomes + state.counts
     return ReplayResult(
-        events=events_total,
+        events=stats.events,
         delivered=counts["delivered"],
         rejected=counts["rejected"],
         failed=counts["failed"],
-        skipped=skipped,
+        skipped=stats.skipped,
         requests=stats.requests,
         duplicates=stats.duplicates,
         retries=stats.retries,
         seconds=seconds,
-        latency_ms=pct,
-        latency_histogram=buckets,
-        timeline=[stats.timeline[i] for i in range(last + 1)],
-        conversations=stats.conversations,
-        participants_checked=verification.participants if read_back and verification else 0,
-        participants_converged=verification.participants_ok if read_back and verification else 0,
-        conversations_converged=verification.conversations_ok if read_back and verification else 0,
-        not_converged=verification.examples if read_back and verification else [],
+        **_latency(stats),
+        conversations=state.conversations,
+        participants_checked=state.participants if read_back else 0,
+        participants_converged=state.participants_converged if read_back else 0,
+        conversations_converged=state.conversations_converged if read_back else 0,
+        not_converged=list(state.examples) if read_back else [],
         read_back=read_back,
         rejections=dict(stats.rejections),
-        unreadable=verification.unreadable if read_back and verification else 0,
+        unreadable=state.unreadable if read_back else 0,
+        conversations_verified=state.verified if read_back else 0,
+        stopped=stop.reason if stop is not None else None,
+        abandoned=stats.abandoned,
         lost=counts["lost"],
     )
 
 
+async def _pause(seconds: float, halt: asyncio.Event) -> bool:
+    """Wait ``seconds`` (nothing if not positive); True if the replay was asked to stop."""
+    if seconds <= 0:
+        return halt.is_set()
+    try:
+        await asyncio.wait_for(halt.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
+
+
+def _latency(stats: _Stats) -> dict[str, Any]:
+    h = HdrHistogram(1, 600_000_000, 3)  # microseconds, up to 10 minutes
+    for micros, count in stats.latency_counts():
+        h.record_value(micros, count)
+    pct = {f"p{p:g}": h.get_value_at_percentile(p) / 1000 for p in (50, 90, 99, 99.9)}
+    pct["max"] = h.get_max_value() / 1000
+    pct["mean"] = h.get_mean_value() / 1000
+    buckets = [
+        (item.value_iterated_to / 1000, item.count_added_in_this_iter_step)
+        for item in h.get_recorded_iterator()
+    ]
+    last = max(stats.timeline, default=-1)
+    return {
+        "latency_ms": pct,
+        "latency_histogram": buckets,
+        "timeline": [stats.timeline[i] for i in range(last + 1)],
+    }
+
+
 class _Verification:
-    """Per-conversation read-backs as conversations finish; only counts and a few examples kept."""
+    """Per-conversation read-backs as conversations finish; the counts go to the ledger state."""
 
-    _EXAMPLES = 20
+    _PROBLEMS = 3
+    """Problems kept per conversation (in the ledger and as examples)."""
 
-    def __init__(self, client: HttpClient, adapter: Adapter, edition: Edition) -> None:
-        self._client = client
+    def __init__(self, adapter: Adapter, edition: Edition, state: LedgerState) -> None:
         self._adapter = adapter
         self._edition = edition
+        self._state = state
         self.possible = adapter.read_participant("c", "p") is not None
-        self.participants = 0
-        self.participants_ok = 0
-        self.conversations_ok = 0
-        self.unreadable = 0
-        self.examples: list[str] = []
 
-    async def conversation(self, lifecycle: Lifecycle) -> ConversationVerdict | None:
-        if not self.possible:
-            return None
+    async def conversation(self, read: Send, lifecycle: Lifecycle) -> Verdict:
         verdict = await verify_conversation(
-            self._client.send,
-            self._adapter,
-            lifecycle.finals(),
-            lifecycle.conversation_id,
-            self._edition,
+            read, self._adapter, lifecycle.finals(), lifecycle.conversation_id, self._edition
         )
-        self.participants += verdict.participants
-        self.participants_ok += verdict.participants_converged
-        self.conversations_ok += verdict.converged
-        self.unreadable += verdict.unreadable
-        for problem in verdict.problems:
-            if len(self.examples) < self._EXAMPLES:
-                self.examples.append(str(problem))
-        return verdict
+        return Verdict(
+            participants=verdict.participants,
+            participants_converged=verdict.participants_converged,
+            converged=verdict.converged,
+            unreadable=verdict.unreadable,
+            problems=tuple(str(p) for p in verdict.problems[: self._PROBLEMS]),
+        )
+
+    def add(self, verdict: Verdict) -> None:
+        self._state.add_verdict(verdict)

@@ -11,8 +11,8 @@ After installing callbacksim, ``st.from_type(CallbackMediaParticipant)`` is `par
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 from hypothesis import strategies as st
@@ -20,6 +20,7 @@ from hypothesis.errors import InvalidArgument
 
 from callbacksim.codec import decode
 from callbacksim.generation import vocab
+from callbacksim.generation.chooser import Chooser
 from callbacksim.generation.invalid import Invalid, build_invalid
 from callbacksim.generation.participants import (
     ANCHOR_MS,
@@ -42,6 +43,7 @@ __all__ = [
     "PURPOSES",
     "Invalid",
     "Unusual",
+    "built_by",
     "callback_numbers",
     "entity_refs",
     "invalid_payloads",
@@ -65,6 +67,27 @@ class Unusual:
 if TYPE_CHECKING:
     from callbacksim.generation.lifecycle import Lifecycle
     from callbacksim.generation.profile import Profile
+
+T = TypeVar("T")
+
+
+def built_by(build: Callable[[Chooser], T]) -> st.SearchStrategy[T]:
+    """What ``build`` makes from a `Chooser`, as a strategy that shrinks like the others.
+
+    Any generation function written against `callbacksim.generation.chooser.Chooser` can be driven
+    this way; ``build`` must draw everything it varies through the chooser. The property checks
+    use it to draw smaller examples of the very class a covering example belongs to.
+    """
+    given: object = build
+    if not callable(given):
+        msg = f"Expected build to be a function of a Chooser, but got build={build!r}"
+        raise InvalidArgument(msg)
+
+    @st.composite
+    def drawn(draw: st.DrawFn) -> T:
+        return build(HypothesisChooser(draw))
+
+    return drawn()
 
 
 def _check_edition(edition: object) -> Edition:
@@ -290,8 +313,9 @@ def unusual_payloads(
 ) -> st.SearchStrategy[Unusual]:
     """Valid payloads with unusual features (see `FEATURES`) that a correct service must accept.
 
-    ``features`` asks for particular ones; by default one to three are drawn. Shrinks toward one
-    feature on a small participant.
+    ``features`` asks for particular ones; by default one to three are drawn (``near-size-limit``,
+    whose bodies reach 1 MB, only when asked for). Shrinks toward one feature on a small
+    participant.
     """
     ed = _check_edition(edition)
     wanted = None if features is None else tuple(features)

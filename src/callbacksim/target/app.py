@@ -8,7 +8,8 @@ and answers the participant store contract:
   write replaced it or repeated the stored one; 400 for a body that is not JSON (rule
   ``json.object``) or a malformed ``X-Sequence``; 422 for any rule violation (``json.object`` for
   JSON that is not an object, ``id.matches-path``, the rule set's other rules); 409 for a stale
-  sequence, or the stored sequence with a different body; 413 for a body over ``max_body``.
+  sequence, or the stored sequence with a different body; 413 for a body over ``max_body``; 408
+  (and the connection closed) for a body that takes longer than ``read_timeout`` to arrive.
 - ``GET /conversations/{cid}/participants/{pid}``: the latest stored participant, or 404.
 - ``GET /conversations/{cid}``: ``{"id": cid, "participants": [...]}``, or 404.
 - ``GET /health``: 200 once the store is open.
@@ -18,8 +19,9 @@ Payload errors answer ``{"errors": [{"rule", "path", "message"}, ...]}``; every 
 unknown paths 404, whatever the token. The body is read as JSON whatever its Content-Type.
 
 Every store operation runs on one dedicated thread, and a write's read-compare-write of the
-sequence is one ``BEGIN IMMEDIATE`` transaction, committed before the answer is sent: an
-acknowledged write survives the process being killed, and writers never interleave.
+sequence runs inside a ``BEGIN IMMEDIATE`` transaction (shared with the writes that arrived at the
+same time, see `callbacksim.target.store`), committed before the answer is sent: an acknowledged
+write survives the process being killed, and writers never interleave.
 
 This module builds the aiohttp application (`make_app`); `callbacksim.target.run` runs it.
 """
@@ -110,16 +112,28 @@ def _segment(request: web.Request, name: str) -> str:
     return value
 
 
-async def _read_body(request: web.Request, limit: int) -> bytes:
+async def _read_body(request: web.Request, limit: int, seconds: float) -> bytes:
     too_large = _error(413, f"the body is over the limit of {limit} bytes")
     length = request.content_length
     if length is not None and length > limit:
         raise _Refused(too_large)
     body = bytearray()
-    async for chunk in request.content.iter_any():
-        body += chunk
-        if len(body) > limit:
-            raise _Refused(too_large)
+    try:
+        async with asyncio.timeout(seconds):
+            async for chunk in request.content.iter_any():
+                body += chunk
+                if len(body) > limit:
+                    raise _Refused(too_large)
+    except TimeoutError:
+        slow = _error(408, f"the body did not arrive within {seconds:g} s; send it at once")
+        slow.force_close()
+        raise _Refused(slow) from None
+    except ConnectionError:
+        # The client went away before the whole body came (a truncated body): nobody is left to
+        # read an answer, and nothing is stored.
+        gone = _error(400, "the connection closed before the whole body arrived")
+        gone.force_close()
+        raise _Refused(gone) from None
     return bytes(body)
 
 
@@ -141,7 +155,7 @@ async def _put_participant(request: web.Request) -> web.Response:
     config = request.app[_CONFIG]
     cid, pid = _segment(request, "cid"), _segment(request, "pid")
     sequence = _sequence(request)
-    body = await _read_body(request, config.max_body)
+    body = await _read_body(request, config.max_body, config.read_timeout)
     try:
         payload = loads(body)
     except JsonError as exc:
@@ -152,8 +166,9 @@ async def _put_participant(request: web.Request) -> web.Response:
         violations = check(payload, edition=config.edition, rules=config.rules, path_id=pid)
         if violations:
             return _violations(422, violations)
-        stored = dumps_payload(payload)
-        digest = hashlib.sha256(_canonical(payload)).digest()
+        # Stored as written with sorted keys: one encoding serves the body and its digest.
+        stored = _canonical(payload)
+        digest = hashlib.sha256(stored).digest()
     except (RecursionError, ValueError) as exc:
         # Nothing a parsed document holds should get here; refuse it rather than fail.
         raise _not_json(f"the document cannot be stored as JSON: {exc}") from None
@@ -279,7 +294,9 @@ def make_app(config: ServerConfig) -> web.Application:
     cleanup (a temporary database is then deleted)."""
     # Bodies are read by `_read_body`, which enforces config.max_body with a JSON 413.
     app = web.Application(
-        middlewares=[_answer_errors, _authorize], client_max_size=config.max_body + 1
+        # Without a token there is nothing to authorize: no middleware to pass through.
+        middlewares=[_answer_errors, *([_authorize] if config.token is not None else [])],
+        client_max_size=config.max_body + 1,
     )
     app[_CONFIG] = config
     app.cleanup_ctx.append(_store_context)

@@ -62,6 +62,14 @@ def _check_max_body(_instance: object, _attribute: attrs.Attribute[int], value: 
         raise UsageError(msg)
 
 
+def _check_read_timeout(
+    _instance: object, _attribute: attrs.Attribute[float], value: float
+) -> None:
+    if not value > 0 or value == float("inf"):
+        msg = f"read_timeout {value} must be a positive number of seconds (the default is 30)"
+        raise UsageError(msg)
+
+
 def _check_token(
     _instance: object, _attribute: attrs.Attribute[str | None], value: str | None
 ) -> None:
@@ -85,3 +93,5 @@ class ServerConfig:
     """When set, every endpoint but ``/health`` requires ``Authorization: Bearer <token>``."""
     max_body: int = attrs.field(default=DEFAULT_MAX_BODY, validator=_check_max_body)
     """Bodies over this many bytes answer 413. The contract demands at least 1 MiB be accepted."""
+    read_timeout: float = attrs.field(default=30.0, validator=_check_read_timeout)
+    """Seconds a client may take to send a request's body; a slower one answers 408."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -13,11 +14,26 @@ from types import TracebackType
 
 import attrs
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
+from callbacksim.errors import UsageError
 from callbacksim.target.app import make_app
 from callbacksim.target.config import ServerConfig
 
 log = logging.getLogger(__name__)
+
+
+class _QuietAboutClients(logging.Filter):
+    """Drops aiohttp's tracebacks for what a client did wrong (a malformed request, a connection
+    dropped half-way): each is answered 4xx or closed, and a flood of them must not flood the log.
+    Errors of the server itself are still logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, HttpProcessingError | ConnectionError)
+
+
+_QUIET = _QuietAboutClients()
 
 
 def _url(host: str, port: int) -> str:
@@ -40,11 +56,22 @@ class RunningServer:
 
 async def start(config: ServerConfig) -> RunningServer:
     """Start the reference target in the running event loop."""
+    server_log = logging.getLogger("aiohttp.server")
+    if _QUIET not in server_log.filters:
+        server_log.addFilter(_QUIET)
     runner = web.AppRunner(make_app(config), access_log=None, shutdown_timeout=5.0)
     await runner.setup()
     try:
         site = web.TCPSite(runner, config.host, config.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+            msg = (
+                f"cannot listen on {config.host} port {config.port}: {why}; choose another "
+                "--port (0 picks a free one) or --host"
+            )
+            raise UsageError(msg) from None
         port = int(runner.addresses[0][1])
     except BaseException:
         await runner.cleanup()

@@ -32,7 +32,15 @@ _BINS = 48
 _LABEL_CHAR_PX = 6.5
 """About how wide a character of the charts' 11 px sans-serif text is."""
 _MARKERS = (("p50", "#1f6fb2"), ("p90", "#e69138"), ("p99", "#cc0000"))
-_COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#8e0000", "skipped": "#757575"}
+_COLOURS = {
+    "passed": "#2e7d32",
+    "failed": "#c62828",
+    "not-exercised": "#c62828",
+    "error": "#8e0000",
+    "skipped": "#757575",
+}
+_PARTLY = "#b26a00"
+"""A pass whose covering phase did not end."""
 _STYLE = (
     "body{font-family:sans-serif;margin:1.5em;max-width:1150px;color:#222}"
     "table{border-collapse:collapse;font-size:13px;margin:0.5em 0 1em}"
@@ -40,7 +48,7 @@ _STYLE = (
     "td.n{text-align:right;font-family:monospace}"
     "pre{background:#f5f5f5;border:1px solid #ddd;padding:6px;white-space:pre-wrap;"
     "word-break:break-all;font-size:12px;margin:4px 0}"
-    ".verdict{font-weight:bold;color:#fff;padding:1px 6px;border-radius:3px}"
+    ".verdict{font-weight:bold;color:#fff;padding:1px 6px;border-radius:3px;white-space:nowrap}"
     ".banner{font-size:1.2em;padding:8px 12px;border-radius:4px;color:#fff}"
     ".ok{background:#2e7d32}.bad{background:#c62828}.muted{color:#757575}"
     "svg{max-width:100%;height:auto;display:block;margin:0.5em 0}"
@@ -215,27 +223,27 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
-def _description(pid: str) -> str:
-    known = PROPERTIES.get(pid)
-    return known.description if known is not None else ""
-
-
 def _checks(outcomes: list[Outcome], target: str) -> str:
     if not outcomes:
         return '<p class="muted">No property was checked.</p>'
     head = "".join(
         f"<th>{h}</th>"
-        for h in ("property", "holds when", "verdict", "examples", "seconds", "note")
+        for h in ("property", "holds when", "verdict", "examples", "seconds", "covered", "note")
     )
     rows = []
     for o in outcomes:
+        holds_when = PROPERTIES[o.id].description if o.id in PROPERTIES else ""
         colour = _COLOURS.get(o.status, "#555")
+        if o.status == "passed" and not o.complete:
+            colour = _PARTLY
+        covered = "" if o.status == "skipped" else o.coverage()
         rows.append(
             f'<tr id="property-{escape(o.id)}"><td><code>{escape(o.id)}</code></td>'
-            f"<td>{escape(_description(o.id))}</td>"
+            f"<td>{escape(holds_when)}</td>"
             f'<td><span class="verdict {escape(o.status)}" style="background:{colour}">'
-            f'{escape(o.status)}</span></td><td class="n">{o.examples}</td>'
-            f'<td class="n">{o.seconds:.2f}</td><td>{escape(o.note)}</td></tr>'
+            f'{escape(o.verdict)}</span></td><td class="n">{o.examples}</td>'
+            f'<td class="n">{o.seconds:.2f}</td><td class="covered">{escape(covered)}</td>'
+            f"<td>{escape(o.note)}</td></tr>"
         )
         f = o.failure
         if f is None:
@@ -243,9 +251,9 @@ def _checks(outcomes: list[Outcome], target: str) -> str:
         example = json.dumps(f.example, indent=2, ensure_ascii=False, default=str)
         curls = "\n\n".join(r.curl(target) for r in f.requests) or "(no requests)"
         rows.append(
-            '<tr class="failure"><td colspan="6">'
+            '<tr class="failure"><td colspan="7">'
             f"<p><b>{escape(f.summary)}</b></p>"
-            + _table([("expected", f.expected), ("got", f.got)])
+            + _table([("expected", f.expected), ("got", f.got), ("found by", f.found_by)])
             + f'<p>Minimal example:</p><pre class="example">{escape(example)}</pre>'
             f'<p>Reproduce:</p><pre class="curl">{escape(curls)}</pre></td></tr>'
         )
@@ -277,7 +285,9 @@ def _replay(result: ReplayResult | None) -> str:
         convergence = (
             f'<p class="convergence">Convergence: {word}: {result.participants_converged} of '
             f"{result.participants_checked} participants and {result.conversations_converged} "
-            f"of {result.conversations} conversations read back as their final snapshots.</p>"
+            f"of {result.conversations_verified} conversations read back as their final "
+            f"snapshots; {result.differing} differ, {result.unreadable} could not be read back "
+            "(no usable answer).</p>"
         )
     if result.not_converged:
         items = "".join(f"<li><code>{escape(x)}</code></li>" for x in result.not_converged)
@@ -307,11 +317,12 @@ def html_report(
     settings: dict[str, Any],
 ) -> str:
     """The whole page for one ``callbacksim run``."""
-    bad = [o for o in outcomes if o.status in ("failed", "error")]
+    bad = [o for o in outcomes if o.status in ("failed", "not-exercised", "error")]
     held = not bad
     # Rejections are not failures here: with reordering on, a stale sequence is rightly refused
     # (409). What matters is that nothing failed and everything converged.
     verdict = "PASS" if held and (result is None or result.converged) else "FAIL"
+    partial = [o.id for o in outcomes if o.status == "passed" and not o.complete]
     lines = [
         f"Properties: all {len(outcomes)} held."
         if held
@@ -319,6 +330,11 @@ def html_report(
         + ", ".join(o.id for o in bad)
         + ".",
     ]
+    if partial:
+        lines.append(
+            f"Partly covered (they hold for what was tried; a larger budget tries the rest): "
+            f"{', '.join(partial)}."
+        )
     if result is None:
         lines.append("Replay: not run.")
     elif not result.read_back:
@@ -462,6 +478,7 @@ def load_html(result: LoadResult, verdicts: list[Verdict], problems: list[str]) 
         ("conversations started", result.started),
         ("conversations done", result.done),
         ("conversations cut short", result.cut),
+        ("events lost (loss fault, never sent)", result.lost),
         ("requests", result.requests),
         ("failures", result.failures),
         ("seconds", f"{result.seconds:.3f}"),

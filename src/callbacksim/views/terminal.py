@@ -71,15 +71,21 @@ class CheckReporter:
         if self._status is not None:
             self._status.stop()
             self._status = None
-        mark = {"passed": "[green]holds[/green]", "failed": "[red]FAILS[/red]"}.get(
-            outcome.status, "[yellow]skipped[/yellow]"
-        )
+        words = outcome.verdict
+        colour = {"passed": "green", "skipped": "yellow"}.get(outcome.status, "red")
+        if outcome.status == "passed" and not outcome.complete:
+            colour = "yellow"
+        mark = f"[{colour}]{words}[/{colour}]"
         extra = f"  ({outcome.note})" if outcome.note else ""
         counts = f"{outcome.examples:>5} example(s) in {outcome.seconds:5.1f} s"
         self.console.print(f"{outcome.id:<18} {mark}  {counts}{extra}")
+        if outcome.status != "skipped":
+            self.console.print(f"{'':<18} [dim]{outcome.coverage()}[/dim]")
 
     def summary(self, outcomes: list[Outcome]) -> None:
         failed = [o for o in outcomes if o.status == "failed"]
+        idle = [o for o in outcomes if o.status == "not-exercised"]
+        partial = [o for o in outcomes if o.status == "passed" and not o.complete]
         held = sum(o.status == "passed" for o in outcomes)
         for outcome in failed:
             assert outcome.failure is not None
@@ -88,33 +94,60 @@ class CheckReporter:
             self.console.print(f"what failed: {f.summary}")
             self.console.print(f"expected:    {f.expected}")
             self.console.print(f"got:         {f.got}")
+            self.console.print(f"found by:    {f.found_by}")
             if f.example is not None:
                 text = orjson.dumps(f.example).decode()
                 self.console.print(f"example:     {text[:600]}{'...' if len(text) > 600 else ''}")
             if f.requests:
                 self.console.print("reproduce:")
                 for request in f.requests[-8:]:
-                    self.console.print(request.curl(self.url), markup=False)
+                    self.console.print(_clipped(request.curl(self.url)), markup=False)
+        for outcome in idle:
+            self.console.print(f"[red]{outcome.id} was not exercised[/red]: {outcome.note}")
+        for outcome in partial:
+            self.console.print(
+                f"[yellow]{outcome.id} holds only for what was tried[/yellow]: {outcome.coverage()}"
+            )
+        bad = failed + idle
         verdict = (
             "[green]every checked property holds[/green]"
-            if not failed
+            if not bad
             else (
-                f"[red]{len(failed)} propert{'y' if len(failed) == 1 else 'ies'} failed[/red]: "
-                + ", ".join(o.id for o in failed)
+                f"[red]{len(bad)} propert{'y' if len(bad) == 1 else 'ies'} did not hold[/red]: "
+                + ", ".join(o.id for o in bad)
             )
         )
-        self.console.print(f"\n{held} held, {len(failed)} failed: {verdict}")
+        self.console.print(
+            f"\n{held} held, {len(failed)} failed, {len(idle)} not exercised: {verdict}"
+        )
+
+
+_SHOWN = 4000
+"""Characters of a reproducer shown in the terminal; reports written to files have all of it."""
+
+
+def _clipped(command: str) -> str:
+    if len(command) <= _SHOWN:
+        return command
+    return (
+        f"{command[:_SHOWN]}\n... ({len(command):,} characters in all: write the report with "
+        "--report FILE for the whole reproducer)"
+    )
 
 
 def junit_xml(outcomes: list[Outcome], url: str) -> bytes:
-    """The outcomes as a JUnit XML report (one test case per property)."""
+    """The outcomes as a JUnit XML report (one test case per property). What each property
+    covered is in the test case's properties and its system-out; a property not exercised is a
+    failure of type ``not-exercised``."""
     import xml.etree.ElementTree as ET
 
+    failing = ("failed", "not-exercised")
     suite = ET.Element(
         "testsuite",
         name="callbacksim",
         tests=str(len(outcomes)),
-        failures=str(sum(o.status == "failed" for o in outcomes)),
+        failures=str(sum(o.status in failing for o in outcomes)),
+        errors=str(sum(o.status == "error" for o in outcomes)),
         skipped=str(sum(o.status == "skipped" for o in outcomes)),
         time=f"{sum(o.seconds for o in outcomes):.3f}",
     )
@@ -128,11 +161,26 @@ def junit_xml(outcomes: list[Outcome], url: str) -> bytes:
         )
         if o.status == "skipped":
             ET.SubElement(case, "skipped", message=o.note or "skipped")
-        elif o.failure is not None:
-            node = ET.SubElement(case, "failure", message=o.failure.summary)
+            continue
+        props = ET.SubElement(case, "properties")
+        for dimension, (covered, total) in o.covered.items():
+            ET.SubElement(
+                props, "property", name=f"covered {dimension}", value=f"{covered}/{total}"
+            )
+        ET.SubElement(props, "property", name="explored", value=str(o.explored))
+        ET.SubElement(props, "property", name="verdict", value=o.verdict)
+        if o.failure is not None:
+            node = ET.SubElement(case, "failure", message=o.failure.summary, type="failed")
             lines = [f"expected: {o.failure.expected}", f"got: {o.failure.got}"]
+            lines.append(f"found by: {o.failure.found_by}")
             lines += [r.curl(url) for r in o.failure.requests[-8:]]
             node.text = "\n".join(lines)
+        elif o.status == "not-exercised":
+            ET.SubElement(case, "failure", message=f"not exercised: {o.note}", type="not-exercised")
+        elif o.status == "error":
+            ET.SubElement(case, "error", message=o.note)
+        out = ET.SubElement(case, "system-out")
+        out.text = f"{o.verdict}: {o.coverage()}"
     data: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
     return data
 
@@ -169,12 +217,22 @@ def replay_summary(result: ReplayResult, console: Console) -> None:
     if result.read_back:
         table.add_row(
             "converged",
-            f"{'yes' if result.converged else 'NO'}: "
+            f"{'so far' if result.stopped else 'yes' if result.converged else 'NO'}: "
             f"{result.participants_converged:,}/{result.participants_checked:,} participants, "
-            f"{result.conversations_converged:,}/{result.conversations:,} conversations",
+            f"{result.conversations_converged:,}/{result.conversations_verified:,} conversations",
         )
+        if result.differing:
+            table.add_row("differs from the final snapshots", f"{result.differing:,} conversations")
+        if result.unreadable:
+            table.add_row(
+                "could not read back (no usable answer)", f"{result.unreadable:,} conversations"
+            )
     else:
         table.add_row("converged", "not checked: the adapter cannot read the target back")
+    if result.stopped:
+        left = f"; {result.abandoned:,} event(s) left for --resume" if result.abandoned else ""
+        done = f"{result.conversations:,} conversations done"
+        table.add_row("stopped", f"by {result.stopped}, {done}{left}")
     console.print(table)
     for problem in result.not_converged[:5]:
         console.print(f"  not converged: {problem}", markup=False)
@@ -313,6 +371,8 @@ def load_summary(
     if result.reasons:
         failed += ": " + ", ".join(f"{k} x{v:,}" for k, v in list(result.reasons.items())[:4])
     table.add_row("failures", failed)
+    if result.lost:
+        table.add_row("lost (loss fault, never sent)", f"{result.lost:,}")
     conv = result.convergence
     if conv.read_back:
         table.add_row(

@@ -1,0 +1,176 @@
+"""Replay keeps nothing per conversation: its memory does not grow with the size of the run.
+
+Measured with tracemalloc (everything Python allocates, every thread) while replaying N and then
+4N generated conversations, with verification and a ledger, against a *forgetful* target in this
+process: a correct store that drops a conversation once its listing has been read (the last read
+of a verification), so the target itself holds only the conversations in flight. Then the same for
+``--resume`` of the finished 4N ledger. Peak RSS at large sizes is the business of
+``benchmarks/bench_memory.py``; this checks the shape, quickly.
+"""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+import tracemalloc
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from callbacksim.generation.lifecycle import Event, Lifecycle, Plan
+from callbacksim.generation.participants import ANCHOR_MS
+from callbacksim.simulator.adapters import StoreAdapter
+from callbacksim.simulator.client import HttpClient
+from callbacksim.simulator.replay import ReplayConfig, ReplayResult, replay
+
+FORGETFUL_TARGET = """
+import asyncio, sys
+import orjson
+from aiohttp import web
+
+store = {}
+
+async def put(request):
+    cid, pid = request.match_info["cid"], request.match_info["pid"]
+    body = await request.read()
+    sequence = int(request.headers.get("X-Sequence", "0"))
+    participants = store.setdefault(cid, {})
+    if pid not in participants or participants[pid][0] < sequence:
+        participants[pid] = (sequence, body)
+    return web.json_response({"ok": True})
+
+async def get(request):
+    found = store.get(request.match_info["cid"], {}).get(request.match_info["pid"])
+    if found is None:
+        return web.json_response({"error": "none"}, status=404)
+    return web.Response(body=found[1], content_type="application/json")
+
+async def listing(request):
+    participants = store.pop(request.match_info["cid"], {})
+    parsed = [orjson.loads(body) for _, body in participants.values()]
+    return web.json_response({"participants": parsed})
+
+async def health(request):
+    return web.json_response({"status": "ok"})
+
+async def main():
+    app = web.Application()
+    app.router.add_put("/conversations/{cid}/participants/{pid}", put)
+    app.router.add_get("/conversations/{cid}/participants/{pid}", get)
+    app.router.add_get("/conversations/{cid}", listing)
+    app.router.add_get("/health", health)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    print(runner.addresses[0][1], flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await runner.cleanup()
+
+asyncio.run(main())
+"""
+"""A correct store that forgets a conversation once its listing is read (the last read of a
+verification): it holds only the conversations in flight. A process of its own, so that only the
+replay is measured; it serves until its standard input closes."""
+
+
+@contextmanager
+def forgetful_target() -> Iterator[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", FORGETFUL_TARGET],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        yield f"http://127.0.0.1:{int(process.stdout.readline())}"
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def conversations(n: int) -> Iterator[Lifecycle]:
+    """``n`` small conversations (two participants, one snapshot each), made as consumed: cheap
+    to make, so that the replay, not the generator, is what is measured."""
+    for i in range(n):
+        cid = f"conversation-{i:07d}"
+        events = tuple(
+            Event(ANCHOR_MS + i, cid, pid, 1, {"id": pid, "name": f"n{i}", "state": "connected"})
+            for pid in ("customer", "agent")
+        )
+        yield Lifecycle(cid, Plan(), events)
+
+
+def peak_of(
+    url: str, n: int, cfg: ReplayConfig, *, traced: bool = True
+) -> tuple[int, ReplayResult]:
+    gc.collect()
+    with HttpClient(url, connections=16) as client:
+        if traced:
+            tracemalloc.start()
+        try:
+            result = replay(client, StoreAdapter(), conversations(n), cfg)
+            return tracemalloc.get_traced_memory()[1], result
+        finally:
+            tracemalloc.stop()
+
+
+@pytest.mark.slow
+def test_replay_and_resume_memory_does_not_grow_with_the_conversations(tmp_path: Path) -> None:
+    small_n, large_n = 300, 1200
+    with forgetful_target() as url:
+        # Warm up, untraced: imports, the connection pool, and bounded caches (of URLs, in the
+        # HTTP library) filled to their size, so that what grows below is what replay keeps.
+        peak_of(url, large_n, ReplayConfig(concurrency=8), traced=False)
+        small, a = peak_of(url, small_n, ReplayConfig(concurrency=8, ledger=tmp_path / "s.jsonl"))
+        ledger = tmp_path / "l.jsonl"
+        large, b = peak_of(url, large_n, ReplayConfig(concurrency=8, ledger=ledger))
+        resumed, c = peak_of(url, large_n, ReplayConfig(concurrency=8, ledger=ledger, resume=True))
+    assert a.converged
+    assert b.converged
+    assert a.conversations == small_n
+    assert b.conversations == large_n
+    assert c.conversations == large_n
+    assert c.requests == 0
+    assert c.skipped == b.events
+    # Four times the conversations; anything kept per conversation (a lifecycle is some kilobytes,
+    # an event key some hundred bytes) would add hundreds of kilobytes here.
+    growth = large - small
+    print(
+        f"\npeak traced: {small:,} B for {small_n}, {large:,} B for {large_n}, resume {resumed:,} B"
+    )
+    assert growth < 150_000, (small, large)
+    assert resumed < small + 150_000, (small, resumed)
+
+
+@pytest.mark.slow
+def test_replay_lets_go_of_each_conversation_once_it_is_done() -> None:
+    """No lifecycle outlives its turn: while the source hands out conversation k, at most the
+    ``concurrency`` conversations in flight (and the one being handed out) are still alive."""
+    concurrency = 4
+    handed: list[weakref.ref[Lifecycle]] = []
+    most = 0
+
+    def source() -> Iterator[Lifecycle]:
+        nonlocal most
+        for lifecycle in conversations(300):
+            most = max(most, sum(ref() is not None for ref in handed))
+            handed.append(weakref.ref(lifecycle))
+            yield lifecycle
+            del lifecycle
+
+    with forgetful_target() as url, HttpClient(url) as client:
+        cfg = ReplayConfig(concurrency=concurrency)
+        result = replay(client, StoreAdapter(), source(), cfg)
+    assert result.converged
+    assert result.conversations == 300
+    assert most <= concurrency + 1, most
