@@ -108,13 +108,24 @@ def test_a_replay_never_sends_a_lost_event_and_accounts_for_it(tmp_path: Path) -
     lcs = lifecycles(6)
     ledger = tmp_path / "run.ledger.jsonl"
     cfg = ReplayConfig(concurrency=2, faults=Faults(loss=0.3), seed=9, ledger=ledger, verify=False)
-    with recording() as (url, recorder), HttpClient(url) as client:
-        result = replay(client, StoreAdapter(), lcs, cfg)
+    with recording() as (url, recorder):
+        with HttpClient(url) as client:
+            result = replay(client, StoreAdapter(), lcs, cfg)
+        arrived = {(path.rsplit("/", 1)[1], int(str(seq))) for path, seq in recorder.paths}
+        bodies = len(recorder.bodies)
+        # A resumed run (same target: the ledger records it) sends nothing again.
+        again = ReplayConfig(
+            concurrency=2, faults=Faults(loss=0.3), seed=9, ledger=ledger, resume=True, verify=False
+        )
+        recorder.bodies.clear()
+        with HttpClient(url) as client:
+            resumed = replay(client, StoreAdapter(), lcs, again)
+        resent = list(recorder.bodies)
     total = sum(len(lc.events) for lc in lcs)
     assert result.events == total
     assert result.lost > 0
     assert result.delivered + result.lost == total  # sent + lost = events
-    assert len(recorder.bodies) == result.delivered == result.requests
+    assert bodies == result.delivered == result.requests
     entries = [
         e for e in map(orjson.loads, ledger.read_bytes().splitlines()) if "outcome" in e
     ]  # the event lines (the header and the conversations' lines apart)
@@ -122,16 +133,9 @@ def test_a_replay_never_sends_a_lost_event_and_accounts_for_it(tmp_path: Path) -
     lost = {(e["participantId"], e["sequence"]) for e in entries if e["outcome"] == "lost"}
     assert len(lost) == result.lost
     assert all(e["attempts"] == 0 for e in entries if e["outcome"] == "lost")
-    arrived = {(path.rsplit("/", 1)[1], int(str(seq))) for path, seq in recorder.paths}
     assert not arrived & lost
     assert result.converged  # nothing failed; nothing was read back
-    # A resumed run sends nothing again, and counts nothing twice.
-    again = ReplayConfig(
-        concurrency=2, faults=Faults(loss=0.3), seed=9, ledger=ledger, resume=True, verify=False
-    )
-    with recording() as (url, recorder), HttpClient(url) as client:
-        resumed = replay(client, StoreAdapter(), lcs, again)
-    assert recorder.bodies == []
+    assert resent == []  # the resumed run sent nothing again, and counts nothing twice:
     assert resumed.skipped == result.delivered  # a lost event is lost, not skipped
     assert (resumed.lost, resumed.delivered, resumed.events) == (
         result.lost,

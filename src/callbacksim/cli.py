@@ -862,7 +862,7 @@ def _load(args: argparse.Namespace) -> int:
         lifecycles=args.lifecycles,
         run_time=parse_duration(args.run_time, "--run-time") if args.run_time else None,
         max_in_flight=args.max_in_flight,
-        faults=Faults(args.duplicates, args.reorder, args.jitter),
+        faults=Faults(args.duplicates, args.reorder, args.jitter, args.loss),
         headers=tuple(args.header or ()),
         timeout=args.timeout,
     )
