@@ -31,7 +31,9 @@ from callbacksim.simulator.adapters import (
     EventBridgeAdapter,
     NotificationAdapter,
     StoreAdapter,
+    correlation_id,
     load_adapter,
+    topic_participant,
 )
 from callbacksim.simulator.client import HttpClient, Request
 from callbacksim.simulator.replay import ReplayConfig, ReplayResult, replay
@@ -40,6 +42,7 @@ from callbacksim.wiretime import epoch_ms
 
 START_MS = epoch_ms(ANCHOR)
 TOPIC = re.compile(r"v2\.routing\.queues\.([0-9a-f-]{36})\.conversations\.callbacks")
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ZERO_QUEUE = "00000000-0000-0000-0000-000000000000"
 
 
@@ -173,10 +176,11 @@ def check_notification(envelope: dict[str, Any], event: Event, delivery: Deliver
         assert match.group(1) == ZERO_QUEUE
     body = envelope["eventBody"]
     assert body["id"] == event.conversation_id
-    assert body["participants"] == list(delivery.conversation)
-    assert envelope["metadata"] == {
-        "CorrelationId": f"{event.conversation_id}:{event.participant_id}:{event.sequence}"
-    }
+    assert body["participants"] == [topic_participant(p) for p in delivery.conversation]
+    assert [p["id"] for p in body["participants"]] == [p["id"] for p in delivery.conversation]
+    # A UUID, as Genesys sends it, derived from the event: the same on a redelivery.
+    assert envelope["metadata"] == {"CorrelationId": correlation_id(delivery)}
+    assert UUID.fullmatch(envelope["metadata"]["CorrelationId"])
     assert "correlationId" not in envelope["metadata"]
 
 
@@ -192,7 +196,8 @@ def test_notification_posts_the_conversation_so_far() -> None:
         check_notification(orjson.loads(arrival.body), event, delivery)
     # The last notification of a conversation lists every participant in its final state.
     last = orjson.loads(target.arrivals[len(lcs[0].events) - 1].body)
-    assert last["eventBody"]["participants"] == list(lcs[0].finals().values())
+    finals = [topic_participant(p) for p in lcs[0].finals().values()]
+    assert last["eventBody"]["participants"] == finals
     assert len(last["eventBody"]["participants"]) == len(lcs[0].finals())
     # The conversation grows: participants so far, never fewer.
     sizes = [len(orjson.loads(a.body)["eventBody"]["participants"]) for a in target.arrivals]
@@ -205,6 +210,87 @@ def test_notification_path_can_be_chosen() -> None:
     request = NotificationAdapter("/hooks/genesys").request(delivery)
     assert (request.method, request.path) == ("POST", "/hooks/genesys")
     check_notification(orjson.loads(request.body or b""), event, delivery)
+
+
+def test_correlation_ids_are_uuids_one_per_event_stable_on_redelivery() -> None:
+    sent = all_events(lifecycles(3))
+    ids = [correlation_id(delivery) for _, delivery in sent]
+    assert all(UUID.fullmatch(i) for i in ids)
+    assert len(set(ids)) == len(ids)
+    _, first = sent[0]
+    again = Delivery(first.event, first.conversation, first.correlation_id)
+    assert correlation_id(again) == ids[0]
+    # Not the EventBridge event id, which is another UUID of the same event.
+    bridged = orjson.loads(EventBridgeAdapter().request(first).body or b"")
+    assert bridged["id"] != ids[0]
+    assert bridged["detail"]["metadata"]["CorrelationId"] == ids[0]
+
+
+def _first_with(lcs: Iterable[Lifecycle], test: Any) -> dict[str, Any]:
+    for lc in lcs:
+        for e in lc.events:
+            if test(e.participant):
+                return e.participant
+    raise AssertionError("no such snapshot")
+
+
+def test_topic_shape_shows_scheduled_and_the_initial_state() -> None:
+    scheduled = list(
+        itertools.islice(
+            LifecycleStream(4, start_ms=START_MS, require=["scheduled", "accepted"]), 5
+        )
+    )
+    waiting = _first_with(scheduled, lambda p: p["purpose"] == "acd" and p["state"] == "none")
+    shown = topic_participant(waiting)
+    assert (shown["state"], shown["initialState"]) == ("scheduled", "scheduled")
+    assert waiting["state"] == "none"  # the REST snapshot itself is left as it was
+    routed = _first_with(scheduled, lambda p: p["purpose"] == "acd" and p["state"] == "connected")
+    assert topic_participant(routed)["state"] == "connected"
+    assert topic_participant(routed)["initialState"] == "scheduled"
+    immediate = list(
+        itertools.islice(LifecycleStream(4, start_ms=START_MS, require=["immediate"]), 5)
+    )
+    customer = _first_with(immediate, lambda p: p["purpose"] in {"customer", "external"})
+    assert topic_participant(customer)["initialState"] == "connected"
+    agent = _first_with(immediate, lambda p: p["purpose"] == "agent")
+    assert topic_participant(agent)["initialState"] == "alerting"
+
+
+def test_topic_shape_has_the_topic_models_fields() -> None:
+    rest = {
+        "id": "a1",
+        "purpose": "agent",
+        "state": "terminated",
+        "startTime": "2026-01-01T00:00:00.000Z",
+        "startAlertingTime": "2026-01-01T00:00:00.020Z",
+        "disconnectType": "endpoint.donotdisturb",
+        "user": {"id": "u1", "name": "Ann Lee", "selfUri": "/api/v2/users/u1"},
+        "queue": {"id": "q1", "name": "Support", "selfUri": "/api/v2/routing/queues/q1"},
+        "wrapup": {"code": "c1", "name": "Resolved", "provisional": False, "durationSeconds": 3},
+        "conversationRoutingData": {
+            "queue": {"id": "q1", "selfUri": "/api/v2/routing/queues/q1"},
+            "skillExpression": "x",
+            "label": "l",
+            "scoredAgents": [{"agent": {"id": "u1", "selfUri": "/u1"}, "score": 100}],
+        },
+        "outboundPreview": {
+            "id": "p1",
+            "callbackAutoAnswer": True,
+            "phoneNumberColumns": [{"columnName": "Cell", "callableTimeColumnName": "t"}],
+        },
+    }
+    shown = topic_participant(rest)
+    assert "startAlertingTime" not in shown
+    assert shown["disconnectType"] == "endpoint.dnd"
+    assert shown["user"] == {"id": "u1", "name": "Ann Lee"}
+    assert shown["queue"] == {"id": "q1", "name": "Support"}
+    assert shown["wrapup"] == {"code": "Resolved", "durationSeconds": 3}
+    routing = shown["conversationRoutingData"]
+    assert set(routing) == {"queue", "scoredAgents"}
+    assert routing["scoredAgents"] == [{"agent": {"id": "u1"}, "score": 100}]
+    assert shown["outboundPreview"] == {"id": "p1", "phoneNumberColumns": [{"columnName": "Cell"}]}
+    assert shown["initialState"] == "alerting"
+    assert rest["user"]["selfUri"] == "/api/v2/users/u1"  # the input is not changed
 
 
 # -- eventbridge ------------------------------------------------------------------------------

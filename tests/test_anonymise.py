@@ -139,6 +139,8 @@ def personal_strings(payload: dict[str, Any]) -> set[str]:
 def without_personal(payload: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in payload.items() if k not in ("name", "address", "callbackUserName")}
     out.pop("callbackNumbers", None)
+    if "attributes" in out:  # every value replaced, the keys kept
+        out["attributes"] = sorted(out["attributes"])
     if "user" in out:
         out["user"] = {k: v for k, v in out["user"].items() if k != "name"}
     if "wrapup" in out:

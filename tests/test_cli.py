@@ -97,7 +97,7 @@ def test_shared_options_are_the_same_everywhere(
 # -- profile -------------------------------------------------------------------------------------
 
 
-def test_profile_lists_every_parameter_with_its_default_and_basis(
+def test_profile_lists_every_parameter_with_its_default_source_and_basis(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out, _ = _run(capsys, "profile")
@@ -105,9 +105,23 @@ def test_profile_lists_every_parameter_with_its_default_and_basis(
     lines = out.splitlines()
     described = Profile.describe()
     assert len(lines) == len(described)
-    for line, (name, default, basis) in zip(lines, described, strict=True):
-        assert line.split()[:2] == [name, f"{default:g}"]
-        assert line.endswith(basis)
+    for line, p in zip(lines, described, strict=True):
+        assert line.split()[:3] == [p.name, p.shown, p.source]
+        assert line.endswith(p.basis)
+    assert any(line.split()[2] == "observed" for line in lines)
+    assert any(line.split()[2] == "documented" for line in lines)
+
+
+def test_profile_lists_the_parameters_of_one_source(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "profile", "--source", "observed")
+    assert code == 0
+    names = [line.split()[0] for line in out.splitlines()]
+    assert names == [p.name for p in Profile.describe() if p.source == "observed"]
+    assert "alerting_timeout_ms" in names
+    assert "accept_probability" not in names
+    code, _, err = _run(capsys, "profile", "--source", "guess")
+    assert code == 2
+    assert "invalid choice: 'guess'" in err
 
 
 # -- show ----------------------------------------------------------------------------------------

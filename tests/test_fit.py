@@ -5,6 +5,7 @@ and the ``profile`` command's subcommands."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import attrs
@@ -58,17 +59,30 @@ TRUE = DEFAULT.with_overrides(
         "park_median_s": 90,
         "transfer_probability": 0.1,
         "error_probability": 0.05,
-        "wrapup_required_probability": 0.7,
         "wrapup_skip_probability": 0.2,
         "wrapup_timeout_probability": 0.1,
+        "acw_request_probability": 0.7,
         "wrapup_timeout_ms": 45_000,
         "acw_median_s": 40,
         "acw_sigma": 0.5,
         "customer_end_delay_max_ms": 3_000,
         "arrivals_per_hour": 120,
+        # The variants the estimators do not yet tell apart from the plain lifecycle, each of
+        # which bends an observation: Customer First calls that end unanswered or at a machine
+        # read as abandoned, and their dialling delays the customer's connect after the route;
+        # reschedules add short unanswered calls to the talk times; owned and self-scheduled
+        # callbacks wait for their agent in the queue; auto-dial and elapsed schedules change
+        # the talk times and the schedule leads.
+        "elapsed_schedule_share": 0,
+        "self_scheduled_share": 0,
+        "agent_owned_share": 0,
+        "customer_first_share": 0,
+        "reschedule_probability": 0,
+        "auto_dial_share": 0,
     }
 )
-"""A profile unlike the default in every parameter."""
+"""A profile unlike the default in every parameter that has an estimator, without the variants
+that the estimators cannot yet separate (see their comment)."""
 
 COUNT = 4000
 
@@ -154,7 +168,7 @@ def test_a_fit_recovers_the_profile_that_generated_the_conversations(
         if f.name not in ESTIMATORS:
             # A parameter the fit has no estimator for yet keeps its default, marked.
             assert (f.informed, f.note) == (False, "no estimator")
-            lines.append(f"{f.name:<30}{'':>10}{f.value:>11g}  (no estimator: default kept)")
+            lines.append(f"{f.name:<30}{'':>10}{f.value!s:>11}  (no estimator: default kept)")
             continue
         assert f.informed, f"{f.name}: {f.note}"
         tol, rule = tolerance(f.name, f)
@@ -292,7 +306,7 @@ def test_profile_compare_two_files_a_file_and_a_profile(
     assert code == 0
     rows = [line for line in out.splitlines() if line.startswith("│ scheduled_share")]
     assert len(rows) == 1
-    assert rows[0].count("n=20 rate=0.650") == 2
+    assert rows[0].count("n=20 rate=0.600") == 2
     assert "talk_median_s" in out
     code, out, _ = run(capsys, "profile", "compare", imported, "--count", "300")
     assert code == 0
@@ -303,7 +317,10 @@ def test_profile_compare_two_files_a_file_and_a_profile(
     code, out, _ = run(capsys, "profile", "compare", imported, profile, "--count", "50")
     assert code == 0
     sched = next(line for line in out.splitlines() if line.startswith("│ scheduled_share"))
-    assert "n=50 rate=0.000" in sched
+    # Rescheduled conversations are left out of the share: at most 50 count, none scheduled.
+    shown = re.search(r"n=(\d+) rate=0\.000", sched)
+    assert shown is not None, sched
+    assert 40 <= int(shown.group(1)) <= 50
     code, _, err = run(capsys, "profile", "compare", imported, imported, "--set", "talk_sigma=1")
     assert code == 2
     assert "--profile and --set describe the other side" in err

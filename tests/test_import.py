@@ -47,14 +47,14 @@ def test_importing_the_example_gives_an_ordinary_lifecycle_file(
     assert stdout == ""
     page = orjson.loads(EXAMPLE.read_bytes())
     assert err.splitlines()[-1] == (
-        "imported 20 conversation(s), 78 participant(s): all valid; "
+        "imported 20 conversation(s), 71 participant(s): all valid; "
         f"wrote {len(events_of(out))} event(s)"
     )
     # Each assumption made is said once, with how many participants needed it.
     assumed = [line for line in err.splitlines() if line.startswith("assumed (")]
     kinds = [line.split(",")[0].removeprefix("assumed (") for line in assumed]
     assert len(kinds) == len(set(kinds))
-    assert {"waits-scheduled", "alerting-from-start"} <= set(kinds)
+    assert {"waits-none", "alerting-from-start"} <= set(kinds)
     # Streamed back by the readers replay and show use, the finals are the export's.
     with open_source(str(out)) as stream:
         lcs = list(stream_lifecycles(r.payload for r in read_records(stream, name=str(out))))

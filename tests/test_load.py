@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import shutil
 import socket
 import sqlite3
@@ -34,6 +35,7 @@ from loopback import running
 
 from callbacksim.cli import main
 from callbacksim.load.plan import conversation, shares
+from callbacksim.simulator.faults import Faults, split_lost
 from callbacksim.target import BackgroundServer, ServerConfig
 
 
@@ -143,6 +145,38 @@ def test_a_master_and_two_workers_play_exactly_n_conversations(
     assert "agent:alerting" in out
     assert "PASSED" in out
     assert 'id="verdict">PASS<' in (tmp_path / "load.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_lost_events_are_never_sent_and_are_counted(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """--loss drops events as a closed WebSocket does: exactly the ones the seed picks are never
+    sent, the report counts them, and the store, missing some final snapshots, does not converge."""
+    n, seed, loss = 10, 5, 0.3
+    with BackgroundServer(ServerConfig(port=0)) as url:
+        code, out, _ = _load(
+            capsys, "--target", url, "--lifecycles", n, "--users", 2, "--seed", seed,
+            "--loss", loss, "--report", tmp_path / "r.json",
+        )  # fmt: skip
+    report = _report(tmp_path / "r.json")
+    expected = [conversation(seed, 0, k) for k in range(n)]
+    lost = sum(
+        len(
+            split_lost(
+                lc.events,
+                Faults(loss=loss),
+                random.Random(f"callbacksim-load-faults:{seed}:{lc.conversation_id}"),
+            )[1]
+        )
+        for lc in expected
+    )
+    assert lost > 0
+    assert report["lost"] == lost
+    assert report["requests"] == sum(len(lc.events) for lc in expected) - lost
+    assert "lost (loss fault, never sent)" in out
+    assert not report["convergence"]["converged"]
+    assert code == 1
 
 
 @pytest.mark.slow
@@ -262,7 +296,8 @@ def test_server_errors_and_dropped_connections_are_failures(
         report["names"]["agent:alerting"]["failures"]
         == report["names"]["agent:alerting"]["requests"]
     )
-    assert report["names"]["customer:scheduled"]["failures"] == 0
+    # A customer leg waiting to be routed shows 'none' (the default pre_routing_state): answered.
+    assert report["names"]["customer:none"]["failures"] == 0
     assert "threshold failures<1: FAILS" in out
 
 

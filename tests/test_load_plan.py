@@ -218,7 +218,7 @@ def _locust_like_parser() -> argparse.ArgumentParser:
             run_time=30.0,
             time_factor=0.01,
             max_in_flight=99,
-            faults=Faults(0.1, 0.2, 3.0),
+            faults=Faults(0.1, 0.2, 3.0, 0.05),
             headers=(("Authorization", "Bearer T"), ("X-Trace", "a:b")),
             adapter="notification",
             timeout=2.5,

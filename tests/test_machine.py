@@ -171,7 +171,7 @@ def _updates(leg: Leg, event: str, t: int) -> dict[str, Any]:
     now = format_epoch_ms(t)
     snap = leg.snap
     ended = {"endTime": now, "held": False if snap.get("held") else None, "startHoldTime": None}
-    if event in {"end", "transfer", "fail"} and snap.get("wrapupRequired"):
+    if event in {"end", "auto-end", "transfer", "fail"} and snap.get("wrapupRequired"):
         ended["startAcwTime"] = now  # after-call work starts at the agent's endTime
     acw_start = snap.get("startAcwTime") or snap.get("endTime") or now
     by_role = {"customer": "client", "acd": "system", "agent": "client", "ivr": "client"}
@@ -180,6 +180,18 @@ def _updates(leg: Leg, event: str, t: int) -> dict[str, Any]:
             return {"startTime": now, "callbackScheduledTime": format_epoch_ms(t + 3_600_000)}
         case "create-routed" | "enter":
             return {"startTime": now, "connectedTime": now}
+        case "create-dialing":
+            return {"startTime": now}
+        case "dial" | "no-answer":
+            return {}
+        case "answer":
+            return {"connectedTime": now}
+        case "reschedule":
+            return {"callbackScheduledTime": format_epoch_ms(t + 86_400_000)}
+        case "requeue":
+            return {"conversationRoutingData": {"priority": 1}}
+        case "remove" | "unreachable" | "auto-end":
+            return ended | {"disconnectType": "system"}
         case "offer":
             return {"startTime": now, "startAlertingTime": now}
         case "route" | "accept":
@@ -305,8 +317,15 @@ class Conversation(RuleBasedStateMachine):
 
     # -- creation --
 
-    @initialize(scheduled=st.booleans(), ivr=st.booleans(), dt=st.integers(1_000, 90_000))
-    def create(self, scheduled: bool, ivr: bool, dt: int) -> None:
+    @initialize(
+        scheduled=st.booleans(),
+        ivr=st.booleans(),
+        dt=st.integers(1_000, 90_000),
+        dialing=st.booleans(),
+    )
+    def create(self, scheduled: bool, ivr: bool, dt: int, dialing: bool = False) -> None:
+        """A callback, scheduled or placed at once; one placed at once may be a Customer First
+        one, its customer created dialling."""
         if ivr:
             flow = Leg("ivr", "ivr-1", name="Main IVR", direction="inbound")
             self.legs.append(flow)
@@ -316,17 +335,24 @@ class Conversation(RuleBasedStateMachine):
         customer = Leg("customer", "customer-1", direction="outbound", callbackNumbers=["+1555"])
         acd = Leg("acd", "acd-1", direction="outbound", peer="customer-1")
         self.legs += [customer, acd]
-        for g in (customer, acd):
-            self.apply(g, "create" if scheduled else "create-routed")
+        if scheduled:
+            creations = ("create", "create")
+        else:
+            creations = ("create-dialing" if dialing else "create-routed", "create-routed")
+        for g, creation in zip((customer, acd), creations, strict=True):
+            self.apply(g, creation)
 
-    @precondition(lambda self: bool(self.in_state("customer", "scheduled")))
+    def waiting(self) -> bool:
+        return bool(self.in_state("customer", "scheduled") or self.in_state("acd", "scheduled"))
+
+    @precondition(lambda self: self.waiting())
     @rule(dt=st.integers(1_000, 60_000))
     def route(self, dt: int) -> None:
         self.t += dt
         for g in self.in_state("customer", "scheduled") + self.in_state("acd", "scheduled"):
             self.apply(g, "route")
 
-    @precondition(lambda self: bool(self.in_state("customer", "scheduled")))
+    @precondition(lambda self: self.waiting())
     @rule(dt=st.integers(1, 60_000))
     def cancel(self, dt: int) -> None:
         self.t += dt
@@ -430,7 +456,7 @@ TestConversation = Conversation.TestCase
 
 
 def test_the_stateful_rules_cover_every_event() -> None:
-    covered = set(_LEG_EVENTS) | {"create", "create-routed", "enter", "offer"}
+    covered = set(_LEG_EVENTS) | {"create", "create-routed", "create-dialing", "enter", "offer"}
     covered |= {"route", "cancel", "abandon", "accept"}
     assert covered == {t.event for t in TRANSITIONS}
 
@@ -495,8 +521,44 @@ def test_scripted_conversations_take_every_row_of_the_table() -> None:
     assert timed_out.legs[-1].snap["wrapupTimeoutMs"] == 60_000
     timed_out.teardown()
 
+    # Customer First: dialled at once, unanswered, dialled again, answered; then served with
+    # auto-end, rescheduled by the customer's leg, and removed.
+    first = _Recording()
+    first.create(scheduled=False, ivr=False, dt=1, dialing=True)
+    first.take("no-answer", "customer-1", dt=30_000)
+    first.take("dial", "customer-1", dt=300_000)
+    first.take("answer", "customer-1", dt=8_000)
+    first.offer(dt=20_000)
+    first.accept(dt=3_000)
+    first.take("auto-end", "agent-1", dt=600_000)
+    first.take("skip-wrapup", "agent-1")
+    first.take("reschedule", "customer-1")
+    first.take("remove", "customer-1")
+    # An answering machine sent to a flow, which ends the call.
+    flow = Leg("ivr", "ivr-2", name="Answering machine", direction="outbound")
+    first.legs.append(flow)
+    first.apply(flow, "enter")
+    first.take("end", "ivr-2", dt=20_000)
+    first.teardown()
+
+    # Nobody answers; the queue leg (re-queued first) is removed.
+    unreachable = _Recording()
+    unreachable.create(scheduled=False, ivr=False, dt=1, dialing=True)
+    unreachable.take("requeue", "acd-1")
+    unreachable.take("unreachable", "customer-1", dt=30_000)
+    unreachable.take("remove", "acd-1")
+    unreachable.teardown()
+
+    # A scheduled Customer First callback is dialled at its time.
+    later = _Recording()
+    later.create(scheduled=True, ivr=False, dt=1)
+    later.take("dial", "customer-1", dt=3_600_000)
+    later.take("answer", "customer-1", dt=5_000)
+    later.teardown()
+
     assert _Recording.rows == {(t.role, t.source, t.event) for t in TRANSITIONS}
-    for conversation in (full, cancelled, abandoned, failed, timed_out):
+    conversations = (full, cancelled, abandoned, failed, timed_out, first, unreachable, later)
+    for conversation in conversations:
         assert all(leg.state in FINAL for leg in conversation.legs)
 
 

@@ -15,7 +15,7 @@ from rich.cells import cell_len
 from rich.console import Console
 
 from callbacksim.generation.chooser import RandomChooser
-from callbacksim.generation.lifecycle import Lifecycle, lifecycles_from_events, simulate
+from callbacksim.generation.lifecycle import Lifecycle, Plan, lifecycles_from_events, simulate
 from callbacksim.generation.profile import DEFAULT
 from callbacksim.model import Edition
 from callbacksim.views.picture import (
@@ -45,6 +45,8 @@ PATHS: list[tuple[str, ...]] = [
     ("decline", "error"),
     ("wrapup-skipped",),
     ("preview", "transport-failure", "wrapup-timeout"),
+    ("dial-retry", "answering-machine"),
+    ("rescheduled", "ownership-requeued", "auto-dial"),
 ]
 CASES = [(seed, paths) for seed in range(4) for paths in PATHS]
 
@@ -150,7 +152,8 @@ def test_wrapup_outcomes_and_errors_reach_the_lane() -> None:
     final = life(1, "wrapup-applied").finals()[applied[0].participant_id]
     assert applied[0].wrapup == final["wrapup"]["name"]
     skipped = [ln for ln in segments(life(1, "wrapup-skipped")) if ln.wrapup]
-    assert [ln.wrapup for ln in skipped] == ["skipped"]
+    assert skipped  # every served agent leg (one per queue visit) skipped its wrap-up
+    assert {ln.wrapup for ln in skipped} == {"skipped"}
     failed = [ln for ln in segments(life(1, "error")) if ln.error]
     assert len(failed) == 1
     assert failed[0].disconnect_type == "error"
@@ -186,14 +189,21 @@ def test_a_short_busy_lifecycle_is_drawn_to_scale() -> None:
     assert "time axis to scale" in terminal(lc)
 
 
+# No flow before the callback, no second wait: one long idle gap, the customer's lane first.
+ONE_WAIT = attrs.evolve(
+    DEFAULT, ivr_share=0, reschedule_probability=0, customer_first_share=0, agent_owned_share=0
+)
+
+
 def test_a_long_scheduled_wait_is_compressed_and_marked() -> None:
-    profile = attrs.evolve(DEFAULT, schedule_min_s=3 * 86_400, schedule_max_s=4 * 86_400)
+    profile = attrs.evolve(ONE_WAIT, schedule_min_s=3 * 86_400, schedule_max_s=4 * 86_400)
     lc = life(2, "scheduled", "no-wrapup", profile=profile)
     ax = axis(lc)
     assert len(ax.breaks) == 1
     (a, b) = ax.breaks[0]
     customer = segments(lc)[0]
-    assert customer.segments[0].state == "scheduled"
+    assert customer.segments[0].state == "none"  # the profile's pre_routing_state
+    assert customer.segments[0].kind == "waiting"
     assert (a, b) == (customer.segments[0].start_ms, customer.marks[1].time_ms)
     assert b - a > 0.9 * (ax.end_ms - ax.start_ms)  # the wait is almost all of the time ...
     assert ax.x(b) - ax.x(a) < 0.25  # ... and a small part of the picture
@@ -225,7 +235,8 @@ def test_svg_is_xml_with_a_lane_per_participant(seed: int, paths: tuple[str, ...
 
 
 def test_html_embeds_the_svg_and_a_row_per_event() -> None:
-    lc = life(3, "hold", "transfer", "timeout")
+    plan = Plan(offers=("timeout", "accept"), holds=2, transfer=True)
+    lc = simulate(RandomChooser(3), plan=plan, start_ms=START)
     page = to_html(lc)
     root = ET.fromstring(page)  # well-formed: <!DOCTYPE html> and XML-style empty elements
     assert root.find(f".//{SVG}svg") is not None
@@ -274,7 +285,8 @@ def test_terminal_shows_lanes_timestamps_outcomes_and_legend(
 
 
 def test_terminal_bars_use_each_states_glyph() -> None:
-    lc = life(1, "park", "hold", "timeout", "wrapup-applied")
+    profile = attrs.evolve(ONE_WAIT, scheduled_share=0, auto_dial_share=0)
+    lc = life(1, "park", "hold", "timeout", "wrapup-applied", profile=profile)
     lines = terminal(lc, width=160).splitlines()
     for lane in segments(lc):
         (row,) = [line for line in lines if line.startswith(lane.label)]
@@ -307,8 +319,10 @@ def test_the_axis_ends_never_run_together(width: int) -> None:
     lc = life(0, "scheduled", "hold", "transfer", "ivr")
     lines = terminal(lc, width=width).splitlines()
     ruler = next(i for i, line in enumerate(lines) if line.startswith("UTC"))
-    start = format_epoch_ms(lc.events[0].time_ms)[11:23]
-    end = format_epoch_ms(lc.events[-1].time_ms)[11:23]
+    first, last = format_epoch_ms(lc.events[0].time_ms), format_epoch_ms(lc.events[-1].time_ms)
+    start = first[11:23]
+    # The end shows its day too (MM-DD) when the conversation runs past midnight.
+    end = last[11:23] if last[:10] == first[:10] else f"{last[5:10]} {last[11:23]}"
     axis_text = " ".join(lines[ruler + 1 : ruler + 3])
     assert re.search(re.escape(start) + r"\s+" + re.escape(end) + r"\b", axis_text), axis_text
     assert all(cell_len(line) <= width for line in lines)
@@ -332,3 +346,14 @@ def test_from_wire_reads_back_what_to_wire_writes() -> None:
     assert "paths:" not in text
     assert "paths:" in terminal(lcs[0])
     assert "paths:" not in to_html(back[0], show_plan=False)
+
+
+def test_customer_first_dialling_and_waiting_have_their_own_segments() -> None:
+    lc = life(2, "dial-retry", "accepted", profile=ONE_WAIT)
+    customer = next(ln for ln in segments(lc) if ln.purpose in {"customer", "external"})
+    kinds = [s.kind for s in customer.segments]
+    assert kinds[:3] == ["dialing", "waiting", "dialing"]
+    text = terminal(lc, width=160)
+    (row,) = [line for line in text.splitlines() if line.startswith(customer.label)]
+    assert STATES["dialing"][1] in row
+    assert STATES["waiting"][1] in row

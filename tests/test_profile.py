@@ -17,12 +17,20 @@ from callbacksim.errors import UsageError
 from callbacksim.generation.chooser import RandomChooser
 from callbacksim.generation.lifecycle import Lifecycle, simulate
 from callbacksim.generation.machine import WIRE_FINAL
-from callbacksim.generation.profile import DEFAULT, Profile, load_profile
+from callbacksim.generation.profile import (
+    DEFAULT,
+    SOURCES,
+    WAITING_STATES,
+    Profile,
+    load_profile,
+    mix_weights,
+)
 from callbacksim.model import Edition
 from callbacksim.rules import check
 from callbacksim.wiretime import epoch_ms, parse_datetime
 
 START_MS = epoch_ms(parse_datetime("2026-03-02T08:00:00Z"))
+TIMEOUT_CODE = "ININ-WRAP-UP-TIMEOUT"
 FIELDS = attrs.fields(Profile)
 
 
@@ -34,20 +42,56 @@ def ms(value: str) -> int:
 
 
 @pytest.mark.parametrize("field", FIELDS, ids=lambda f: f.name)
-def test_every_parameter_states_its_basis_and_kind(field: attrs.Attribute[Any]) -> None:
-    assert field.metadata["basis"].strip()
-    assert field.metadata["kind"] in {"probability", "number"}
+def test_every_parameter_states_its_source_basis_and_kind(field: attrs.Attribute[Any]) -> None:
+    assert field.metadata["source"] in SOURCES
+    basis = field.metadata["basis"]
+    assert basis.strip()
+    # The source has its own column: a basis does not begin by claiming one.
+    assert not basis.startswith(SOURCES), basis
+    assert field.metadata["kind"] in {"probability", "number", "choice"}
+    if field.metadata["kind"] == "choice":
+        options = field.metadata["options"]
+        assert options
+        assert DEFAULT.with_overrides({field.name: field.default}) == DEFAULT  # canonical
+        assert {o for o, _ in mix_weights(field.default)} <= set(options)
+        return
     assert isinstance(field.default, int | float)
     assert field.default >= 0
     if field.metadata["kind"] == "probability":
         assert field.default <= 1
 
 
-def test_describe_lists_every_parameter_with_default_and_basis() -> None:
+# What rests on more than an assumption, reviewed one by one against the facts: the observed
+# values come from a captured callback conversation, the documented ones from Genesys settings.
+OBSERVED = {
+    "route_delay_min_ms",
+    "route_delay_max_ms",
+    "alert_start_min_ms",
+    "alert_start_max_ms",
+    "alerting_timeout_ms",
+    "timeout_overrun_min_ms",
+    "timeout_overrun_max_ms",
+}
+DOCUMENTED = {"auto_dial_delay_s", "auto_end_delay_s"}
+
+
+def test_only_the_reviewed_parameters_claim_an_observation_or_a_document() -> None:
+    by_source: dict[str, set[str]] = {source: set() for source in SOURCES}
+    for p in Profile.describe():
+        by_source[p.source].add(p.name)
+    assert by_source["observed"] == OBSERVED
+    assert by_source["documented"] == DOCUMENTED
+    assert by_source["assumption"] == {f.name for f in FIELDS} - OBSERVED - DOCUMENTED
+
+
+def test_describe_lists_every_parameter_with_default_source_and_basis() -> None:
     rows = Profile.describe()
-    assert [name for name, _, _ in rows] == [f.name for f in FIELDS]
-    assert all(basis for _, _, basis in rows)
-    assert {name: default for name, default, _ in rows} == attrs.asdict(DEFAULT)
+    assert [p.name for p in rows] == [f.name for f in FIELDS]
+    assert all(p.basis and p.source in SOURCES for p in rows)
+    assert {p.name: p.default for p in rows} == attrs.asdict(DEFAULT)
+    shown = {p.name: p.shown for p in rows}
+    assert shown["talk_median_s"] == "240"
+    assert shown["pre_routing_state"] == "none"
 
 
 def test_default_is_the_unchanged_profile() -> None:
@@ -118,6 +162,107 @@ def test_unknown_parameter_without_a_close_name() -> None:
 def test_bad_overrides_raise_usage_errors(overrides: Any, expected: str) -> None:
     with pytest.raises(UsageError, match=expected):
         DEFAULT.with_overrides(overrides)
+
+
+# -- choice parameters -----------------------------------------------------------------------------
+
+
+def test_a_choice_takes_one_option_or_weighted_options() -> None:
+    assert (
+        DEFAULT.with_overrides(["customer_end_disconnect=peer"]).customer_end_disconnect == "peer"
+    )
+    mixed = DEFAULT.with_overrides({"customer_end_disconnect": " peer:2 , endpoint "})
+    assert mixed.customer_end_disconnect == "peer:2,endpoint:1"
+    assert mix_weights(mixed.customer_end_disconnect) == (("peer", 2.0), ("endpoint", 1.0))
+    # A zero weight keeps the option written but never draws it.
+    assert mix_weights("peer:0,client:1") == (("client", 1.0),)
+    assert DEFAULT.with_overrides(["pre-routing-state=scheduled"]).pre_routing_state == "scheduled"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            ["pre_routing_state=queued"],
+            r"pre_routing_state: 'queued' is not an option; give one "
+            r"of none, scheduled",
+        ),
+        (["customer_end_disconnect=peer:x"], r"the weight of peer must be a number, got 'x'"),
+        (["customer_end_disconnect=peer:-1"], r"the weight of peer must be a finite number"),
+        (["customer_end_disconnect=peer:0"], r"at least one weight must be above 0"),
+        (["customer_end_disconnect=peer,peer"], r"peer is named twice"),
+        (["wrapup_prompt="], r"wrapup_prompt must name a value"),
+        ({"wrapup_prompt": 3}, r"wrapup_prompt must name a value; give one of optional"),
+    ],
+)
+def test_bad_choices_raise_usage_errors(overrides: Any, expected: str) -> None:
+    with pytest.raises(UsageError, match=expected):
+        DEFAULT.with_overrides(overrides)
+
+
+def _snapshots(lcs: list[Lifecycle]) -> list[dict[str, Any]]:
+    return [e.participant for lc in lcs for e in lc.events]
+
+
+def test_the_pre_routing_state_is_what_waiting_legs_show() -> None:
+    seeds = range(40)
+    for state in ("none", "scheduled"):
+        profile = DEFAULT.with_overrides({"pre_routing_state": state})
+        lcs = _run(profile, seeds, require=["scheduled"])
+        waiting = [
+            s
+            for s in _snapshots(lcs)
+            if s["purpose"] in {"customer", "external", "acd"}
+            and "connectedTime" not in s
+            and "endTime" not in s
+            and s["state"] != "dialing"  # a Customer First customer being called
+        ]
+        assert waiting
+        assert {s["state"] for s in waiting} == {state}
+    # By default nothing shows the notification topic's "scheduled".
+    assert all(s["state"] != "scheduled" for s in _snapshots(_run(DEFAULT, seeds)))
+
+
+def test_a_mixed_pre_routing_state_is_one_value_per_conversation() -> None:
+    profile = DEFAULT.with_overrides({"pre_routing_state": "none:1,scheduled:1"})
+    seen = set()
+    for lc in _run(profile, range(40), require=["scheduled"]):
+        waiting = {
+            e.participant["state"]
+            for e in lc.events
+            if e.participant["purpose"] in {"customer", "external", "acd"}
+            and "connectedTime" not in e.participant
+            and "endTime" not in e.participant
+            and e.participant["state"] != "dialing"
+        }
+        assert len(waiting) == 1
+        seen |= waiting
+    assert seen == {"none", "scheduled"}
+
+
+def test_disconnect_choices_decide_how_legs_end() -> None:
+    profile = DEFAULT.with_overrides(
+        {"customer_end_disconnect": "peer", "cancel_customer_disconnect": "other"}
+    )
+    for lc in _run(profile, range(10), require=["accepted"]):
+        (customer,) = [s for s in lc.finals().values() if s["purpose"] in {"customer", "external"}]
+        assert customer["disconnectType"] == "peer"
+    for lc in _run(profile, range(10), require=["cancelled"]):
+        (customer,) = [s for s in lc.finals().values() if s["purpose"] in {"customer", "external"}]
+        assert customer["disconnectType"] == "other"
+
+
+def test_the_wrapup_prompt_mix_decides_the_prompts() -> None:
+    only = DEFAULT.with_overrides({"wrapup_prompt": "mandatory"})
+    agents = [
+        s for lc in _run(only, range(30)) for s in lc.finals().values() if s["purpose"] == "agent"
+    ]
+    assert agents
+    assert {s["wrapupPrompt"] for s in agents} == {"mandatory"}
+    # Mandatory wrap-up is never skipped and never timed out.
+    served = [s for s in agents if "connectedTime" in s]
+    assert served
+    assert all(s["wrapup"]["code"] != TIMEOUT_CODE for s in served)
 
 
 # -- profile files ---------------------------------------------------------------------------------
@@ -259,8 +404,12 @@ def test_wrapup_timeout_parameter_sets_the_acw_length() -> None:
     for lc in _run(profile, range(10), require=["wrapup-timeout"]):
         agents = [s for s in lc.finals().values() if s.get("wrapupTimeoutMs") is not None]
         assert agents
+        timed_out = [s for s in agents if s.get("wrapup", {}).get("code") == TIMEOUT_CODE]
+        assert timed_out
         for snap in agents:
             assert snap["wrapupTimeoutMs"] == 120_000
+            assert snap["wrapupPrompt"] in {"timeout", "forcedTimeout", "agentRequested"}
+        for snap in timed_out:
             assert ms(snap["endAcwTime"]) - ms(snap["startAcwTime"]) == 120_000
 
 
@@ -271,11 +420,17 @@ def test_a_zero_alerting_timeout_still_gives_valid_snapshots() -> None:
             assert check(event.participant, edition=Edition.SDK_269) == []
 
 
-def _sane(field: attrs.Attribute[Any]) -> st.SearchStrategy[float]:
-    """Values of a parameter from 0 to three times its default (whole numbers for counts)."""
+def _sane(field: attrs.Attribute[Any]) -> st.SearchStrategy[Any]:
+    """Values of a parameter from 0 to three times its default (whole numbers for counts); for a
+    choice, some of its options with weights."""
+    if field.metadata["kind"] == "choice":
+        options = field.metadata["options"]
+        weighted = st.tuples(st.sampled_from(options), st.integers(1, 3))
+        chosen = st.lists(weighted, min_size=1, max_size=3, unique_by=lambda p: p[0])
+        return chosen.map(lambda pairs: ",".join(f"{o}:{w}" for o, w in pairs))
     if field.metadata["kind"] == "probability":
         return st.floats(0, 1)
-    if field.name in {"max_offers", "max_holds"}:
+    if field.name.startswith("max_"):
         return st.integers(0, 6).map(float)
     if field.name.endswith("_sigma"):
         return st.floats(0, 2)
@@ -289,7 +444,7 @@ def _sane(field: attrs.Attribute[Any]) -> st.SearchStrategy[float]:
     edition=st.sampled_from(Edition),
 )
 def test_any_sane_profile_gives_valid_lifecycles(
-    overrides: dict[str, float], seed: int, edition: Edition
+    overrides: dict[str, Any], seed: int, edition: Edition
 ) -> None:
     profile = DEFAULT.with_overrides(overrides)
     lc = simulate(RandomChooser(seed), profile=profile, edition=edition, start_ms=START_MS)
@@ -298,3 +453,5 @@ def test_any_sane_profile_gives_valid_lifecycles(
     for event in lc.events:
         assert check(event.participant, edition=edition, path_id=event.participant_id) == []
     assert {snap["state"] for snap in lc.finals().values()} <= WIRE_FINAL
+    shown = {e.participant["state"] for e in lc.events}
+    assert shown <= {*WAITING_STATES, "dialing", "alerting", "connected", "parked", *WIRE_FINAL}

@@ -294,6 +294,12 @@ class _Options:
         self.faults.add_argument(
             "--jitter", type=float, default=0.0, help="largest random pause (ms)"
         )
+        self.faults.add_argument(
+            "--loss",
+            type=float,
+            default=0.0,
+            help="chance an event is never sent, as a closed WebSocket loses it (counted as lost)",
+        )
         self.time_factor = self._parent()
         self.time_factor.add_argument(
             "--time-factor",
@@ -532,8 +538,9 @@ def _show(args: argparse.Namespace) -> int:
 def _profile_list(args: argparse.Namespace) -> int:
     from callbacksim.generation.profile import Profile
 
-    for name, default, basis in Profile.describe():
-        print(f"{name:<30} {default:>12g}  {basis}")
+    for p in Profile.describe():
+        if args.source is None or p.source == args.source:
+            print(f"{p.name:<30} {p.shown:>12}  {p.source:<10}  {p.basis}")
     return 0
 
 
@@ -777,7 +784,7 @@ def _replay(args: argparse.Namespace) -> int:
     cfg = ReplayConfig(
         concurrency=args.concurrency,
         time_factor=args.time_factor,
-        faults=Faults(args.duplicates, args.reorder, args.jitter),
+        faults=Faults(args.duplicates, args.reorder, args.jitter, args.loss),
         retries=args.retries,
         retry_for=args.retry_for,
         seed=args.seed,
@@ -861,7 +868,7 @@ def _load(args: argparse.Namespace) -> int:
         lifecycles=args.lifecycles,
         run_time=parse_duration(args.run_time, "--run-time") if args.run_time else None,
         max_in_flight=args.max_in_flight,
-        faults=Faults(args.duplicates, args.reorder, args.jitter),
+        faults=Faults(args.duplicates, args.reorder, args.jitter, args.loss),
         headers=tuple(args.header or ()),
         timeout=args.timeout,
     )
@@ -1282,20 +1289,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the personal paths and kinds")
     p.set_defaults(handler=_anonymise)
 
+    source = _Options._parent()
+    source.add_argument(
+        "--source",
+        choices=("observed", "documented", "assumption"),
+        help="list only the parameters with this source",
+    )
     p = sub.add_parser(
         "profile",
+        parents=[source],
         help="the realism profile: list it, fit it to conversations, compare",
         description=(
-            "Without a subcommand (or with show): every realism parameter, its default and its "
-            "basis. fit: estimate the parameters from a lifecycle file. compare: two files, or a "
-            "file and a profile, side by side."
+            "Without a subcommand (or with show): every realism parameter with its default, its "
+            "source (observed: read from captured Genesys data; documented: from Genesys "
+            "documentation or SDK models; assumption: nothing real backs it) and its basis. fit: "
+            "estimate the parameters from a lifecycle file. compare: two files, or a file and a "
+            "profile, side by side. Change parameters with --profile FILE or --set."
         ),
     )
-    p.set_defaults(handler=_profile_list)
+    p.set_defaults(handler=_profile_list, source=None)
     profile_sub = p.add_subparsers(
         dest="profile_command", metavar="SUBCOMMAND", parser_class=_Parser
     )
-    q = profile_sub.add_parser("show", help="every parameter, its default and its basis")
+    q = profile_sub.add_parser(
+        "show",
+        parents=[source],
+        help="every parameter: default, source and basis",
+        description="Every realism parameter with its default, its source and its basis.",
+    )
     q.set_defaults(handler=_profile_list)
     q = profile_sub.add_parser(
         "fit",

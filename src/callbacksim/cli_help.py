@@ -92,7 +92,10 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         ),
         ("your conversations next to the default profile", "profile compare conversations.jsonl"),
     ),
-    "profile show": (("every realism parameter, its default and its basis", "profile show"),),
+    "profile show": (
+        ("every realism parameter, its default, source and basis", "profile show"),
+        ("only what rests on captured Genesys data", "profile show --source observed"),
+    ),
     "profile fit": (
         (
             "estimate the profile from imported conversations",

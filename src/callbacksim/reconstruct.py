@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -41,9 +41,17 @@ from callbacksim.wiretime import epoch_ms, format_epoch_ms
 __all__ = ["ASSUMPTIONS", "Invalid", "Rebuilt", "rebuild"]
 
 ASSUMPTIONS: dict[str, str] = {
-    "waits-scheduled": (
-        "customer and queue (acd) legs that did not connect when created wait in state "
-        "'scheduled' (what Genesys Cloud shows for a waiting callback) until they connect or end"
+    "waits-none": (
+        "customer (or external) and queue (acd) legs that did not connect when created wait in "
+        "state 'none' (the REST participant enum has no 'scheduled') until they connect or end"
+    ),
+    "no-dialing": (
+        "a customer leg that waits is never rebuilt 'dialing': Customer First dial attempts leave "
+        "no timestamp once over, so the leg shows its waiting state through them"
+    ),
+    "ivr-hands-over": (
+        "a customer leg that connects the instant an ivr leg ends was handed over by the flow: "
+        "it first shows then, connected (the ivr leg carried the call before)"
     ),
     "alerting-from-start": (
         "other legs that did not connect when created (offers to agents) are 'alerting' from "
@@ -74,7 +82,7 @@ ASSUMPTIONS: dict[str, str] = {
 }
 """What the rebuild assumes where the timestamps cannot tell, by kind."""
 
-_WAITING = {"customer": "scheduled", "acd": "scheduled"}
+_WAITING = {"customer": "none", "external": "none", "acd": "none"}
 """The state a leg of this purpose shows before it connects; any other purpose: alerting."""
 
 
@@ -128,6 +136,11 @@ def rebuild(
     invalid: list[Invalid] = []
     assumptions: Counter[str] = Counter()
     keyed: list[tuple[int, int, int, dict[str, Any]]] = []
+    handovers = {
+        t["endTime"]
+        for p, t in zip(participants, times, strict=True)
+        if isinstance(p, dict) and p.get("purpose") == "ivr" and "endTime" in t
+    }
     for index, p in enumerate(participants):
         if not isinstance(p, dict):
             bad = tuple(check(p, edition=edition))
@@ -154,7 +167,7 @@ def rebuild(
             keyed.append((ms, index, 1, event))
             continue
         used: set[str] = set()
-        snapshots = _snapshots(p, times[index], edition, used)
+        snapshots = _snapshots(p, times[index], edition, used, handovers)
         if not snapshots:
             used.add("no-timestamps")
             snapshots = [(start_ms, p)]
@@ -189,11 +202,15 @@ def _times(p: Mapping[str, Any], edition: Edition) -> dict[str, int]:
 
 
 def _snapshots(
-    p: dict[str, Any], times: Mapping[str, int], edition: Edition, used: set[str]
+    p: dict[str, Any],
+    times: Mapping[str, int],
+    edition: Edition,
+    used: set[str],
+    handovers: Collection[int] = (),
 ) -> list[tuple[int, dict[str, Any]]]:
     """(instant, snapshot) of a valid participant with its timestamps ``times`` (`_times`), the
     last being ``p`` itself; empty when it has no timestamp. ``used`` collects the kinds of
-    `ASSUMPTIONS` made."""
+    `ASSUMPTIONS` made; ``handovers`` are the instants ivr legs ended."""
     if not times:
         return []
     start = times.get("startTime")
@@ -246,6 +263,17 @@ def _snapshots(
         assert resume is not None
         changes.add(at(resume))
     waiting = _WAITING.get(str(p.get("purpose")), "alerting")
+    handed_over = (
+        waiting == "none"
+        and p.get("purpose") != "acd"
+        and connected is not None
+        and connected > start
+        and connected in handovers
+    )
+    if handed_over:
+        assert connected is not None
+        used.add("ivr-hands-over")
+        changes = {t for t in changes if t > connected} | {at(connected)}
 
     def state_at(t: int) -> Any:
         if end is not None and t >= end_at:
@@ -270,7 +298,9 @@ def _snapshots(
         if connected is None and end is None:
             return final
         if final != waiting:
-            used.add("waits-scheduled" if waiting == "scheduled" else "alerting-from-start")
+            used.add("waits-none" if waiting == "none" else "alerting-from-start")
+        if waiting == "none" and p.get("purpose") != "acd":
+            used.add("no-dialing")
         return waiting
 
     out: list[tuple[int, dict[str, Any]]] = []

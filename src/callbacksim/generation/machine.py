@@ -10,11 +10,14 @@ The machine's states are finer than the wire's ``state``, so that the table itse
 may happen: an agent leg on hold is ``held`` (wire ``connected``; so no hold twice, no unhold
 without a hold), a missed offer is ``missed`` and an ended call ``ended`` (both wire
 ``disconnected``; only an ended call has after-call work), and wrap-up done is ``wrapped`` (wire
-``terminated``). `wire_state` maps one to the other; every other state is its own wire value.
+``terminated``). `wire_state` maps one to the other; every other state but the waiting one (below)
+is its own wire value.
 
-Customer and queue (``acd``) legs of a scheduled callback wait in ``scheduled``, the value Genesys
-Cloud shows for a waiting callback communication; it is outside the participant model's enum
-table and so travels as an unknown enum string, which consumers must keep verbatim.
+A customer or queue (``acd``) leg waiting for its scheduled time is ``scheduled``: the callback
+communication's initial state. What the participant's ``state`` shows meanwhile is the profile's
+``pre_routing_state`` (`wire_state`'s ``waiting``): the REST participant enum has no
+``scheduled``, only the notification topic's does. A Customer First customer leg is ``dialing``
+while the system calls the customer, and waits (``scheduled``) again between attempts.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from callbacksim.errors import CallbacksimError
 __all__ = [
     "FINAL",
     "TRANSITIONS",
+    "WAITING",
     "WIRE_FINAL",
     "IllegalTransition",
     "Transition",
@@ -55,15 +59,25 @@ TRANSITIONS: tuple[Transition, ...] = (
     _T("customer", None, "create-routed", "connected"),
     _T("customer", "scheduled", "route", "connected"),
     _T("customer", "scheduled", "cancel", "disconnected"),
+    _T("customer", "connected", "reschedule", "connected"),  # a new callbackScheduledTime
     _T("customer", "connected", "abandon", "disconnected"),
+    _T("customer", "connected", "remove", "disconnected"),  # the system ends the callback
     _T("customer", "connected", "end", "disconnected"),
+    # Customer First: the system dials the customer before an agent is offered the callback.
+    _T("customer", None, "create-dialing", "dialing"),
+    _T("customer", "scheduled", "dial", "dialing"),
+    _T("customer", "dialing", "no-answer", "scheduled"),  # waits for the next attempt
+    _T("customer", "dialing", "unreachable", "disconnected"),  # the last attempt went unanswered
+    _T("customer", "dialing", "answer", "connected"),
     # The queue's leg: in queue until an agent connects (it then ends with "transfer").
     _T("acd", None, "create", "scheduled"),
     _T("acd", None, "create-routed", "connected"),
     _T("acd", "scheduled", "route", "connected"),
     _T("acd", "scheduled", "cancel", "disconnected"),
+    _T("acd", "connected", "requeue", "connected"),  # ownership expired: any agent may take it
     _T("acd", "connected", "transfer", "disconnected"),
     _T("acd", "connected", "abandon", "disconnected"),
+    _T("acd", "connected", "remove", "disconnected"),
     # One agent leg per offer.
     _T("agent", None, "offer", "alerting"),
     _T("agent", "alerting", "accept", "connected"),
@@ -75,14 +89,17 @@ TRANSITIONS: tuple[Transition, ...] = (
     _T("agent", "connected", "park", "parked"),
     _T("agent", "parked", "resume", "connected"),
     _T("agent", "connected", "end", "ended"),
+    _T("agent", "connected", "auto-end", "ended"),  # the queue's auto-end after the call
     _T("agent", "connected", "transfer", "ended"),
     _T("agent", "connected", "fail", "ended"),
     _T("agent", "ended", "wrapup", "wrapped"),
     _T("agent", "ended", "skip-wrapup", "wrapped"),
     _T("agent", "ended", "wrapup-timeout", "wrapped"),
-    # A flow (IVR) that created the callback hands the conversation over and leaves.
+    # A flow (IVR): one that created the callback hands the conversation over and leaves; one an
+    # answering machine is sent to ends the call.
     _T("ivr", None, "enter", "connected"),
     _T("ivr", "connected", "transfer", "disconnected"),
+    _T("ivr", "connected", "end", "disconnected"),
 )
 
 FINAL: frozenset[str] = frozenset({"disconnected", "missed", "ended", "wrapped"})
@@ -92,8 +109,15 @@ _WIRE_STATE = {"held": "connected", "missed": "disconnected", "ended": "disconne
 _WIRE_STATE["wrapped"] = "terminated"
 
 
-def wire_state(state: str) -> str:
-    """The participant ``state`` a machine state shows on the wire."""
+WAITING = "scheduled"
+"""The machine state of a customer or queue leg waiting to be routed (or dialled again)."""
+
+
+def wire_state(state: str, waiting: str = "none") -> str:
+    """The participant ``state`` a machine state shows on the wire; a waiting leg shows
+    ``waiting`` (the profile's ``pre_routing_state``)."""
+    if state == WAITING:
+        return waiting
     return _WIRE_STATE.get(state, state)
 
 

@@ -212,6 +212,8 @@ ORGANIZATIONS: tuple[str, ...] = (
     "Umbrella Ltd",
     "Stark Industries",
 )
+# The wrap-up prompts a participant shows, one per kind of the queue's after-call-work setting
+# (OPTIONAL, MANDATORY, MANDATORY_TIMEOUT, MANDATORY_FORCED_TIMEOUT, AGENT_REQUESTED).
 WRAPUP_PROMPTS: tuple[str, ...] = (
     "optional",
     "mandatory",

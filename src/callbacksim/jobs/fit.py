@@ -20,6 +20,10 @@ generated conversations gives back the profile they came from:
   accept at the last position reached (the simulator's forced accept once the offers run out);
 - arrivals: the number of gaps between conversation starts over their span.
 
+Choice-valued parameters (``wrapup_prompt``, the disconnect types) have no estimator yet: they
+keep their defaults. Wrap-up is read under the prompt that governs it: skips under ``optional``,
+timeouts under the time-boxed prompts, after-call work lengths under the untimed ones.
+
 Holds leave no timestamp once they end, so an export rebuilt by ``callbacksim import`` shows none:
 when no hold is seen the hold parameters are not informed, rather than fitted to zero.
 """
@@ -222,9 +226,9 @@ ESTIMATORS: dict[str, Estimator] = {
     "park_median_s": _log_median("park_s"),
     "transfer_probability": _share("transfer"),
     "error_probability": _share("agent_error"),
-    "wrapup_required_probability": _share("wrapup_required"),
     "wrapup_skip_probability": _share("wrapup_skipped"),
     "wrapup_timeout_probability": _share("wrapup_timeout"),
+    "acw_request_probability": _share("acw_requested"),
     "wrapup_timeout_ms": _setting("wrapup_timeout_setting_ms"),
     "acw_median_s": _log_median("acw_s"),
     "acw_sigma": _log_sigma("acw_s"),
@@ -239,8 +243,9 @@ class Fitted:
     """One parameter after a fit: its value (the default when not informed) and why."""
 
     name: str
-    value: float
-    default: float
+    value: float | str
+    """A number, or for a choice-valued parameter its canonical text (``option:weight,...``)."""
+    default: float | str
     informed: bool
     n: int
     note: str
@@ -312,7 +317,9 @@ def fit(observed: Observed, base: Profile = DEFAULT) -> list[Fitted]:
     entry and the data informs it, else ``base``'s value, marked not informed."""
     out = []
     for field in attrs.fields(Profile):
-        default = float(getattr(base, field.name))
+        kind = field.metadata.get("kind", "number")
+        raw = getattr(base, field.name)
+        default: float | str = raw if kind == "choice" else float(raw)
         estimator = ESTIMATORS.get(field.name)
         if estimator is None:
             out.append(Fitted(field.name, default, default, False, 0, "no estimator"))
@@ -321,7 +328,7 @@ def fit(observed: Observed, base: Profile = DEFAULT) -> list[Fitted]:
         if est.value is None or not math.isfinite(est.value):
             out.append(Fitted(field.name, default, default, False, est.n, est.note))
             continue
-        value = _admissible(field.name, field.metadata.get("kind", "number"), est.value)
+        value = _admissible(field.name, kind, est.value)
         out.append(Fitted(field.name, value, default, True, est.n, est.note))
     return out
 
@@ -343,7 +350,15 @@ def fitted_profile(fitted: Sequence[Fitted]) -> Profile:
     return DEFAULT.with_overrides({f.name: f.value for f in fitted if f.informed})
 
 
-def _number(value: float) -> str:
+def _shown(f: Fitted) -> str:
+    if not f.informed:
+        return "-"
+    return f.value if isinstance(f.value, str) else number(f.value)
+
+
+def _number(value: float | str) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     text = f"{value:.6g}"
     return text if any(c in text for c in ".en") else text + ".0"
 
@@ -401,8 +416,8 @@ def compare(left: Observed, right: Observed) -> list[Row]:
                 METRICS[metric][1],
                 left[metric].summary(),
                 right[metric].summary(),
-                number(a.value) if a.informed else "-",
-                number(b.value) if b.informed else "-",
+                _shown(a),
+                _shown(b),
             )
         )
     return rows

@@ -6,13 +6,13 @@ often something happened out of how many chances) and instants. Observations str
 count, extremes and log-moments exactly and a bounded, seeded sample for quantiles, so memory does
 not grow with the number of conversations, and the same input gives the same figures.
 
-How a conversation is read: its customer leg (purpose ``customer``), its queue legs (``acd``, one
-per queue visit, in order of start), its agent legs (``agent``, one per offer; those that started
-while a queue leg waited belong to that visit) and any ``ivr`` leg. An agent leg with a
-``connectedTime`` accepted its offer; one that ended without it was declined (``disconnectType``
-``client``) or timed out (``system``). A conversation is served when an agent leg connected,
-cancelled when its scheduled customer leg ended without connecting, abandoned when the customer
-connected and left with no agent connected.
+How a conversation is read: its customer leg (purpose ``customer``, or ``external``), its queue
+legs (``acd``, one per queue visit, in order of start), its agent legs (``agent``, one per offer;
+those that started while a queue leg waited belong to that visit) and any ``ivr`` leg. An agent
+leg with a ``connectedTime`` accepted its offer; one that ended without it was declined
+(``disconnectType`` ``client``) or timed out (``system``). A conversation is served when an agent
+leg connected, cancelled when its scheduled customer leg ended without connecting, abandoned when
+the customer connected and left with no agent connected.
 """
 
 from __future__ import annotations
@@ -205,16 +205,23 @@ METRICS: dict[str, tuple[type[Observation], str]] = {
     "park_s": (Durations, "park length: resumeTime - parkTime (s)"),
     "transfer": (Share, "served conversations transferred to another queue"),
     "agent_error": (Share, "served conversations whose last agent leg ended in a failure"),
-    "wrapup_required": (Share, "served conversations whose last agent leg required wrap-up"),
-    "wrapup_skipped": (Share, "required wrap-ups that were skipped"),
-    "wrapup_timeout": (Share, "required, unskipped wrap-ups forced by their timeout"),
+    "acw_requested": (Share, "served, agentRequested prompt: the last agent leg required wrap-up"),
+    "wrapup_skipped": (Share, "required wrap-ups under an optional prompt that were skipped"),
+    "wrapup_timeout": (
+        Share,
+        "required, unskipped wrap-ups under a time-boxed prompt that ran out",
+    ),
     "wrapup_timeout_setting_ms": (Durations, "agent wrapupTimeoutMs"),
-    "acw_s": (Durations, "applied wrap-up: endAcwTime - startAcwTime (s)"),
+    "acw_s": (Durations, "applied wrap-up, untimed prompt: endAcwTime - startAcwTime (s)"),
     "customer_end_delay_ms": (Durations, "customer endTime - last agent endTime (ms)"),
 }
 """Every observation, by name: its kind and what it measures."""
 
 _FAILURES = frozenset({"error", "transport.failure"})
+_TIMED_PROMPTS = ("timeout", "forcedTimeout", "agentRequested")
+"""The wrap-up prompts that give after-call work a time limit (``wrapupTimeoutMs``)."""
+_TIMEOUT_CODE = "ININ-WRAP-UP-TIMEOUT"
+"""The wrap-up code the system applies when the time runs out."""
 
 
 class _Leg:
@@ -288,34 +295,55 @@ class Observed:
         for ivr in ivrs:
             if ivr.get("endTime") is not None:
                 m["ivr_s"].add((ivr.t["endTime"] - ivr.start) / 1000)
-        customers = by_purpose.get("customer")
+        # An externally dialled preview callback's customer has purpose 'external'.
+        customers = by_purpose.get("customer") or by_purpose.get("external")
         agents = by_purpose.get("agent", [])
         self._agents(agents)
         if not customers:
             return
         customer = customers[0]
         m["preview"].add("outboundPreview" in customer.final)
-        scheduled = self._scheduling(customer)
         served = [a for a in agents if a.get("connectedTime") is not None]
+        scheduled = self._scheduling(
+            customer, min((a.t["connectedTime"] for a in served), default=None)
+        )
         ended = customer.get("endTime") is not None
         cancelled = scheduled and ended and customer.get("connectedTime") is None
         if scheduled and ended:
             m["cancelled"].add(cancelled)
         if ended and not cancelled:
             m["abandoned"].add(not served)
-        self._visits(by_purpose.get("acd", []), agents, served=bool(served))
+        self._visits(
+            by_purpose.get("acd", []),
+            agents,
+            served=bool(served),
+            answered=customer.get("connectedTime"),
+        )
         if served:
             self._service(customer, served)
 
-    def _scheduling(self, customer: _Leg) -> bool:
+    def _scheduling(self, customer: _Leg, served_at: int | None) -> bool:
+        """Whether the callback was scheduled for later when created. The first snapshot that
+        shows a callbackScheduledTime tells; a time after an agent answered is a reschedule
+        (the agent could not reach the customer), which hides the first one: such a conversation
+        is left out, unless the earlier snapshots still show the time it was created with."""
         m = self.metrics
-        at = customer.final.get("callbackScheduledTime")
+        at = next(
+            (
+                s["callbackScheduledTime"]
+                for _, s in customer.snapshots
+                if "callbackScheduledTime" in s
+            ),
+            None,
+        )
         scheduled_ms = None
         if isinstance(at, str):
             try:
                 scheduled_ms = epoch_ms(parse_datetime(at))
             except DatetimeFormatError:
                 scheduled_ms = None
+        if scheduled_ms is not None and served_at is not None and scheduled_ms > served_at:
+            return False
         scheduled = scheduled_ms is not None and scheduled_ms > customer.start
         m["scheduled"].add(scheduled)
         if scheduled and scheduled_ms is not None:
@@ -356,13 +384,19 @@ class Observed:
                     m["timeout_overrun_ms"].add(end - alerting - timeout)
 
     def _acw(self, a: _Leg) -> None:
-        if _wrapup(a) == "applied":
+        # A time-boxed prompt cuts after-call work short (or, forcedTimeout, stretches it to the
+        # whole allowance): only the untimed prompts show how long the work itself takes.
+        if _wrapup(a) == "applied" and a.final.get("wrapupPrompt") not in _TIMED_PROMPTS:
             start, done = a.get("startAcwTime"), a.get("endAcwTime")
             if start is not None and done is not None:
                 self.metrics["acw_s"].add((done - start) / 1000)
 
-    def _visits(self, acds: list[_Leg], agents: list[_Leg], *, served: bool) -> None:
-        """Queue waits, offers and requeues, visit by visit."""
+    def _visits(
+        self, acds: list[_Leg], agents: list[_Leg], *, served: bool, answered: int | None
+    ) -> None:
+        """Queue waits, offers and requeues, visit by visit. A customer who connected after the
+        queue leg and before its first offer was dialled first (Customer First): the wait for an
+        agent starts when they answered, not while they were being dialled."""
         m = self.metrics
         for visit, acd in enumerate(acds):
             connected = acd.get("connectedTime")
@@ -372,7 +406,10 @@ class Observed:
             offers = [a for a in agents if connected <= a.start and (end is None or a.start <= end)]
             if not offers:
                 continue
-            m["queue_wait_s"].add((offers[0].start - connected) / 1000)
+            waits_from = connected
+            if answered is not None and connected < answered <= offers[0].start:
+                waits_from = answered
+            m["queue_wait_s"].add((offers[0].start - waits_from) / 1000)
             m["offers_per_visit"].add(len(offers))
             for before, after in itertools.pairwise(offers):
                 missed_end = before.get("endTime")
@@ -398,11 +435,13 @@ class Observed:
             m["park"].add(last.get("parkTime") is not None)
         m["transfer"].add(any(a.final.get("disconnectType") == "transfer" for a in served))
         m["agent_error"].add(last.final.get("disconnectType") in _FAILURES)
-        wrapup = _wrapup(last)
-        m["wrapup_required"].add(wrapup != "none")
+        wrapup, prompt = _wrapup(last), last.final.get("wrapupPrompt")
+        if prompt == "agentRequested":
+            m["acw_requested"].add(wrapup != "none")
         if wrapup != "none":
-            m["wrapup_skipped"].add(wrapup == "skipped")
-            if wrapup != "skipped":
+            if prompt in (None, "optional"):
+                m["wrapup_skipped"].add(wrapup == "skipped")
+            if prompt in (None, *_TIMED_PROMPTS) and wrapup != "skipped":
                 m["wrapup_timeout"].add(wrapup == "timeout")
         customer_end, agent_end = customer.get("endTime"), last.get("endTime")
         if customer_end is not None and agent_end is not None and customer_end >= agent_end:
@@ -423,9 +462,15 @@ def _wrapup(agent: _Leg) -> str:
         return "none"
     if final.get("wrapupSkipped") is True:
         return "skipped"
+    code = final.get("wrapup")
+    if isinstance(code, Mapping) and code.get("code") is not None:
+        return "timeout" if code.get("code") == _TIMEOUT_CODE else "applied"
     setting = final.get("wrapupTimeoutMs")
     start, done = agent.get("startAcwTime"), agent.get("endAcwTime")
-    # Forced by its timeout: after-call work lasted the whole allowance (to the second).
+    # Without a code shown: forced by its timeout when after-call work lasted the whole
+    # allowance (to the second), unless the prompt (forcedTimeout) always makes it last that long.
+    if final.get("wrapupPrompt") == "forcedTimeout":
+        return "applied"
     if isinstance(setting, int) and start is not None and done is not None:
         return "timeout" if done - start >= setting - 1000 else "applied"
     return "applied"

@@ -354,6 +354,7 @@ class LoadSettings:
             args += ["--callbacksim-duplicates", repr(f.duplicates)]
             args += ["--callbacksim-reorder", repr(f.reorder)]
             args += ["--callbacksim-jitter", repr(f.jitter_ms)]
+            args += ["--callbacksim-loss", repr(f.loss)]
         for name, value in self.headers:
             args += ["--callbacksim-header", f"{name}: {value}"]
         return args
@@ -396,6 +397,7 @@ class LoadSettings:
                 float(get("callbacksim_duplicates") or 0.0),
                 float(get("callbacksim_reorder") or 0.0),
                 float(get("callbacksim_jitter") or 0.0),
+                float(get("callbacksim_loss") or 0.0),
             ),
             headers=tuple(headers),
             timeout=float(get("callbacksim_timeout") or 10.0),
@@ -494,6 +496,12 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("--callbacksim-reorder", "CALLBACKSIM_REORDER", float, "chance of a swap"),
     Option("--callbacksim-jitter", "CALLBACKSIM_JITTER", float, "largest random pause (ms)"),
+    Option(
+        "--callbacksim-loss",
+        "CALLBACKSIM_LOSS",
+        float,
+        "chance an event is never sent, as a closed WebSocket loses it",
+    ),
     Option(
         "--callbacksim-header",
         "CALLBACKSIM_HEADER",

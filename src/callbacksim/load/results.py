@@ -42,6 +42,7 @@ class WorkerTally:
         "failed",
         "in_flight",
         "late",
+        "lost",
         "reasons",
         "recorders",
         "requests",
@@ -60,7 +61,7 @@ class WorkerTally:
         self.failed: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
         self.seconds: Counter[int] = Counter()
-        self.started = self.done = self.cut = self.arrivals = self.late = 0
+        self.started = self.done = self.cut = self.arrivals = self.late = self.lost = 0
         self.in_flight = 0
         """The most conversations in flight at once since the last report."""
 
@@ -92,6 +93,7 @@ class WorkerTally:
             "cut": self.cut,
             "arrivals": self.arrivals,
             "late": self.late,
+            "lost": self.lost,
             "in_flight": self.in_flight,
             **extra,
         }
@@ -179,6 +181,8 @@ class LoadResult:
     """Requests answered in each second of the run."""
     convergence: Convergence
     per_worker: list[dict[str, Any]]
+    lost: int = 0
+    """Events the loss fault dropped (never sent), as a closed WebSocket drops them."""
 
     @property
     def rps(self) -> float:
@@ -247,8 +251,8 @@ class Aggregate:
             slot,
             {"slot": slot, "conversations": 0, "requests": 0, "rss_mb": [], "_memory": [0, 1, 0.0]},
         )
-        for key in ("started", "done", "cut", "arrivals", "late"):
-            self.counts[key] += int(report[key])
+        for key in ("started", "done", "cut", "arrivals", "late", "lost"):
+            self.counts[key] += int(report.get(key, 0))
         worker["conversations"] += int(report["done"])
         worker["in_flight_max"] = max(worker.get("in_flight_max", 0), int(report["in_flight"]))
         worker["requests"] += sum(report["requests"].values())
@@ -334,4 +338,5 @@ class Aggregate:
             timeline=[self.seconds[s] for s in range(first, last + 1)],
             convergence=convergence,
             per_worker=per_worker,
+            lost=self.counts["lost"],
         )

@@ -42,7 +42,7 @@ from callbacksim.load.results import WorkerTally
 from callbacksim.simulator.adapters import Adapter, Delivery, load_adapter
 from callbacksim.simulator.client import Request, Response
 from callbacksim.simulator.convergence import ConversationVerdict, verify_conversation
-from callbacksim.simulator.faults import plan_deliveries
+from callbacksim.simulator.faults import plan_deliveries, split_lost
 
 __all__ = ["Step", "Target", "WorkerSide"]
 
@@ -194,7 +194,16 @@ class WorkerSide:
         latest: dict[str, dict[str, Any]] = {}
         prefix, extra = self.target.prefix, self.target.headers
         steps: list[Step] = []
-        for event, _duplicate in plan_deliveries(lifecycle.events, faults, rng):
+        kept, lost = split_lost(lifecycle.events, faults, rng)
+        self.tally.lost += len(lost)
+        position = {id(e): i for i, e in enumerate(lifecycle.events)} if lost else {}
+        unsent = iter(lost)
+        pending = next(unsent, None)
+        for event, _duplicate in plan_deliveries(kept, faults, rng):
+            # A lost event still happened: later snapshots of the conversation show it.
+            while pending is not None and position[id(pending)] < position[id(event)]:
+                latest[pending.participant_id] = pending.participant
+                pending = next(unsent, None)
             latest[event.participant_id] = event.participant
             request = self.adapter.request(
                 Delivery(

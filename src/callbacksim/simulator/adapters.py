@@ -11,9 +11,10 @@ The interface (see `Adapter`):
   and says so);
 - ``parse_participant(body) / parse_conversation(body)``: the participant dict(s) in an answer.
 
-Built in: ``store`` (the participant-store contract, the default), ``notification`` (a Genesys
-notification envelope per event, POSTed to a webhook) and ``eventbridge`` (the same inside an
-Amazon EventBridge envelope).
+Built in: ``store`` (the participant-store contract, the default: each snapshot as the REST model
+has it), ``notification`` (a Genesys notification envelope per event, POSTed to a webhook, its
+participants in the topic model's shape) and ``eventbridge`` (the same inside an Amazon
+EventBridge envelope).
 """
 
 from __future__ import annotations
@@ -28,8 +29,17 @@ import attrs
 from callbacksim.codec import dumps_payload, loads
 from callbacksim.errors import JsonError, UsageError
 from callbacksim.simulator.client import Request
+from callbacksim.wiretime import parse_datetime
 
-__all__ = ["ADAPTERS", "Adapter", "Delivery", "load_adapter"]
+__all__ = [
+    "ADAPTERS",
+    "Adapter",
+    "Delivery",
+    "correlation_id",
+    "load_adapter",
+    "notification_envelope",
+    "topic_participant",
+]
 
 JSON = {"Content-Type": "application/json"}
 
@@ -98,18 +108,113 @@ class StoreAdapter:
         return [p for p in participants if isinstance(p, dict)]
 
 
+_CORRELATION = uuid.UUID("5d1b7a2e-3c4f-5a60-8b7c-9d0e1f2a3b4c")
+"""The namespace correlation ids are made in: one UUID per event, the same on a redelivery."""
+
+_CALLBACK_LEGS = frozenset({"customer", "external", "acd"})
+_REFS = ("user", "queue", "team", "script", "externalContact", "externalOrganization")
+_TOPIC_DISCONNECT = {
+    "endpoint.donotdisturb": "endpoint.dnd",
+    "transfer.donotdisturb": "transfer.dnd",
+}
+
+
+def correlation_id(delivery: Delivery) -> str:
+    """``metadata.CorrelationId`` as Genesys sends it: a UUID, here derived from the delivery's
+    own id, so a duplicate delivery of an event carries the same one."""
+    return str(uuid.uuid5(_CORRELATION, delivery.correlation_id))
+
+
+def _uri_reference(ref: Any) -> Any:
+    if not isinstance(ref, Mapping):
+        return ref
+    return {k: ref[k] for k in ("id", "name") if k in ref}
+
+
+def _initial_state(p: Mapping[str, Any]) -> str:
+    """The communication's first state, as far as one snapshot tells it: agent legs start
+    alerting; a callback leg whose callbackScheduledTime lies after its startTime started
+    scheduled; every other leg started connected."""
+    if p.get("purpose") == "agent":
+        return "alerting"
+    scheduled, start = p.get("callbackScheduledTime"), p.get("startTime")
+    if p.get("purpose") in _CALLBACK_LEGS and isinstance(scheduled, str) and isinstance(start, str):
+        try:
+            if parse_datetime(scheduled) > parse_datetime(start):
+                return "scheduled"
+        except ValueError:
+            pass
+    return "connected"
+
+
+def topic_participant(participant: Mapping[str, Any]) -> dict[str, Any]:
+    """A participant snapshot (the REST model) as the callback notification topics show it.
+
+    The topic model has ``scheduled`` in its state enum (a callback leg waiting to be routed shows
+    it, whatever the REST read showed) and adds ``initialState``; it has no
+    ``startAlertingTime``; its entity references are ``{id, name}``; its wrap-up has no ``name``
+    or ``provisional``, and its ``code`` holds the code's name; its routing data has no
+    ``skillExpression`` or ``label``, its preview no ``callbackAutoAnswer``, its phone-number
+    columns no ``callableTimeColumnName``; do-not-disturb disconnect types are spelled ``.dnd``.
+    """
+    p = dict(participant)
+    p.pop("startAlertingTime", None)
+    waiting = "connectedTime" not in p and "endTime" not in p
+    if p.get("purpose") in _CALLBACK_LEGS and waiting and p.get("state") in ("none", "scheduled"):
+        p["state"] = "scheduled"
+    p["initialState"] = _initial_state(participant)
+    kind = p.get("disconnectType")
+    if isinstance(kind, str) and kind in _TOPIC_DISCONNECT:
+        p["disconnectType"] = _TOPIC_DISCONNECT[kind]
+    for key in _REFS:
+        if key in p:
+            p[key] = _uri_reference(p[key])
+    wrapup = p.get("wrapup")
+    if isinstance(wrapup, Mapping):
+        topic_wrapup = {k: v for k, v in wrapup.items() if k not in ("name", "provisional")}
+        if "name" in wrapup:
+            topic_wrapup["code"] = wrapup["name"]
+        p["wrapup"] = topic_wrapup
+    routing = p.get("conversationRoutingData")
+    if isinstance(routing, Mapping):
+        routing = {k: v for k, v in routing.items() if k not in ("skillExpression", "label")}
+        agents = routing.get("scoredAgents")
+        if isinstance(agents, list):
+            routing["scoredAgents"] = [
+                {**a, "agent": _uri_reference(a["agent"])}
+                if isinstance(a, Mapping) and "agent" in a
+                else a
+                for a in agents
+            ]
+        p["conversationRoutingData"] = routing
+    preview = p.get("outboundPreview")
+    if isinstance(preview, Mapping):
+        preview = {k: v for k, v in preview.items() if k != "callbackAutoAnswer"}
+        columns = preview.get("phoneNumberColumns")
+        if isinstance(columns, list):
+            preview["phoneNumberColumns"] = [
+                {k: v for k, v in c.items() if k != "callableTimeColumnName"}
+                if isinstance(c, Mapping)
+                else c
+                for c in columns
+            ]
+        p["outboundPreview"] = preview
+    return p
+
+
 def notification_envelope(delivery: Delivery) -> dict[str, Any]:
     """A Genesys Cloud notification: topicName, version "2", the whole conversation snapshot as
-    eventBody, and ``metadata.CorrelationId`` (capital C, as Genesys writes it)."""
+    eventBody (each participant as the topic shows it, `topic_participant`), and
+    ``metadata.CorrelationId`` (capital C, a UUID, as Genesys writes it)."""
     queue = _queue_id(delivery.conversation)
     return {
         "topicName": f"v2.routing.queues.{queue}.conversations.callbacks",
         "version": "2",
         "eventBody": {
             "id": delivery.event["conversationId"],
-            "participants": list(delivery.conversation),
+            "participants": [topic_participant(p) for p in delivery.conversation],
         },
-        "metadata": {"CorrelationId": delivery.correlation_id},
+        "metadata": {"CorrelationId": correlation_id(delivery)},
     }
 
 

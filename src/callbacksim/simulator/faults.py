@@ -7,7 +7,11 @@ One implementation, used by replay, by load and by the ``converges`` and ``isola
   that participant lies between them, so a participant's stream is out of order by at most one
   place and other participants' events keep their order (``X-Sequence`` makes the order
   recoverable);
-- **jitter**: a random pause, up to ``jitter_ms``, before a send.
+- **jitter**: a random pause, up to ``jitter_ms``, before a send;
+- **loss**: an event is never delivered, as Genesys drops the notifications emitted while a
+  consumer's WebSocket is closed (nothing retries them; a consumer recovers only by reading the
+  conversation again). `split_lost` picks the lost events before the other faults apply, so a lost
+  event is neither duplicated nor reordered; callers count it apart from the events sent.
 
 Everything is drawn from the ``random.Random`` the caller passes, seeded per conversation, so the
 same seed gives the same faults.
@@ -23,7 +27,7 @@ import attrs
 
 from callbacksim.errors import UsageError
 
-__all__ = ["Faults", "plan_deliveries"]
+__all__ = ["Faults", "plan_deliveries", "split_lost"]
 
 
 class _HasParticipant(Protocol):
@@ -53,17 +57,35 @@ class Faults:
     duplicates: float = attrs.field(default=0.0, validator=_probability)
     reorder: float = attrs.field(default=0.0, validator=_probability)
     jitter_ms: float = attrs.field(default=0.0, validator=_non_negative)
+    loss: float = attrs.field(default=0.0, validator=_probability)
 
     @property
     def any(self) -> bool:
-        return bool(self.duplicates or self.reorder or self.jitter_ms)
+        return bool(self.duplicates or self.reorder or self.jitter_ms or self.loss)
 
     def jitter_s(self, rng: random.Random) -> float:
         """A pause before one send, in seconds (0 without jitter; draws nothing then)."""
         return rng.random() * self.jitter_ms / 1000 if self.jitter_ms else 0.0
 
     def to_json(self) -> dict[str, float]:
-        return {"duplicates": self.duplicates, "reorder": self.reorder, "jitter_ms": self.jitter_ms}
+        return {
+            "duplicates": self.duplicates,
+            "reorder": self.reorder,
+            "jitter_ms": self.jitter_ms,
+            "loss": self.loss,
+        }
+
+
+def split_lost(events: Iterable[E], faults: Faults, rng: random.Random) -> tuple[list[E], list[E]]:
+    """The events that get through and those lost (``faults.loss``), each in their order. Draws
+    nothing without loss, so the other faults of a seed stay as they were."""
+    kept = list(events)
+    if not faults.loss:
+        return kept, []
+    gone = [rng.random() < faults.loss for _ in kept]
+    through = [e for e, g in zip(kept, gone, strict=True) if not g]
+    lost = [e for e, g in zip(kept, gone, strict=True) if g]
+    return through, lost
 
 
 def plan_deliveries(

@@ -6,8 +6,9 @@ Three kinds of line, each one JSON object:
   defines the run (source, seed, edition, profile, faults, adapter, target). ``--resume`` refuses
   a ledger whose run differs, naming the setting;
 - an **event**: ``{"conversationId", "participantId", "sequence", "outcome", "status",
-  "attempts", "reason"}``; the outcome is ``delivered`` (2xx), ``rejected`` (another 4xx) or
-  ``failed`` (no usable answer before the retries gave up);
+  "attempts", "reason"}``; the outcome is ``delivered`` (2xx), ``rejected`` (another 4xx),
+  ``failed`` (no usable answer before the retries gave up) or ``lost`` (dropped by the loss
+  fault, never sent);
 - a **conversation done**: ``{"conversation", "ordinal", "events", "verified", ...}``, written once
   every event of the conversation (the ``ordinal``-th of the source, from 0) has its line and, when
   replay reads back, after the read-back, with its verdict.

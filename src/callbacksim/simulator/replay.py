@@ -7,14 +7,16 @@ faster); None sends as fast as possible.
 
 Delivery faults, seeded per conversation: duplicates (an event sent twice), bounded reordering
 (two neighbouring events of one participant swapped; the target sorts them out with
-``X-Sequence``) and jitter (a random pause before a send).
+``X-Sequence``), jitter (a random pause before a send) and loss (an event never sent, recorded as
+``lost``, as Genesys drops the notifications of a closed WebSocket; later snapshots of the
+conversation still show what it changed).
 
 Every request has a timeout. A request that gets no usable answer (no answer, 429, 5xx) is sent
 again, the same request with the same ``X-Sequence``, as `callbacksim.simulator.retry` says: with
 capped exponential backoff and jitter, honouring ``Retry-After``, until ``retry_for`` seconds have
 passed (or ``retries`` retries, if given). Each event ends as **delivered** (2xx), **rejected**
-(another 4xx; status and body kept) or **failed** (retrying gave up; the last reason kept), and
-that outcome is appended to the ledger at once.
+(another 4xx; status and body kept), **failed** (retrying gave up; the last reason kept) or
+**lost** (the loss fault; never sent), and that outcome is appended to the ledger at once.
 
 As soon as a conversation's last event has its outcome, the conversation is read back (with the
 same retries) and judged by `callbacksim.simulator.convergence`; a read that never got a usable
@@ -49,7 +51,7 @@ from callbacksim.model import Edition
 from callbacksim.simulator.adapters import Adapter, Delivery
 from callbacksim.simulator.client import HttpClient, Request, Response
 from callbacksim.simulator.convergence import Send, verify_conversation
-from callbacksim.simulator.faults import Faults, plan_deliveries
+from callbacksim.simulator.faults import Faults, plan_deliveries, split_lost
 from callbacksim.simulator.ledger import (
     Ledger,
     LedgerState,
@@ -171,6 +173,9 @@ class ReplayResult:
     """Why the replay stopped before the end (a signal's name), or None when it ran to the end."""
     abandoned: int = 0
     """Events left without an outcome by the stop (``--resume`` sends them)."""
+    lost: int = 0
+    """Events the loss fault dropped: never sent, recorded in the ledger as ``lost`` (and not
+    counted as skipped when a run resumes)."""
 
     @property
     def differing(self) -> int:
@@ -193,7 +198,7 @@ class ReplayResult:
 
     @property
     def throughput(self) -> float:
-        sent = self.events - self.skipped
+        sent = self.events - self.skipped - self.lost
         return sent / self.seconds if self.seconds > 0 else 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -272,6 +277,18 @@ def _outcome(
     }
 
 
+def _lost(event: Event) -> dict[str, Any]:
+    return {
+        "conversationId": event.conversation_id,
+        "participantId": event.participant_id,
+        "sequence": event.sequence,
+        "outcome": "lost",
+        "status": None,
+        "attempts": 0,
+        "reason": "lost in delivery (the loss fault): never sent",
+    }
+
+
 def check_ledger(cfg: ReplayConfig, run: Mapping[str, Any]) -> None:
     """What is wrong with the ledger, said at once (`UsageError`), reading no more than its first
     line: a new run's ledger must be empty and writable; a resumed run's must exist and record
@@ -345,15 +362,28 @@ def replay(
     policy = cfg.retry
 
     async def one(ordinal: int, lifecycle: Lifecycle, halt: asyncio.Event) -> None:
-        if state.is_done(ordinal):
-            stats.events += len(lifecycle.events)
-            stats.skipped += len(lifecycle.events)
-            return
         rng = random.Random(f"{cfg.seed}:{lifecycle.conversation_id}")
+        kept, lost = split_lost(lifecycle.events, cfg.faults, rng)
+        stats.events += len(lost)  # lost ones count once, as lost, resumed or not
+        if state.is_done(ordinal):
+            stats.events += len(kept)
+            stats.skipped += len(kept)
+            return
+        for event in lost:  # never sent: accounted for at once, as lost (once, if resumed)
+            if not state.recorded((event.conversation_id, event.participant_id, event.sequence)):
+                stats.outcomes["lost"] += 1
+                ledger.write(_lost(event))
+        position = {id(e): i for i, e in enumerate(lifecycle.events)} if lost else {}
+        unsent = iter(lost)
+        pending = next(unsent, None)
         latest: dict[str, dict[str, Any]] = {}
         recorded: set[tuple[str, int]] = set()
-        for event, duplicate in plan_deliveries(lifecycle.events, cfg.faults, rng):
+        for event, duplicate in plan_deliveries(kept, cfg.faults, rng):
             key = (event.conversation_id, event.participant_id, event.sequence)
+            # A lost event still happened: later snapshots of the conversation show it.
+            while pending is not None and position[id(pending)] < position[id(event)]:
+                latest[pending.participant_id] = pending.participant
+                pending = next(unsent, None)
             latest[event.participant_id] = event.participant
             if state.recorded(key):
                 if not duplicate:
@@ -464,6 +494,7 @@ def replay(
         conversations_verified=state.verified if read_back else 0,
         stopped=stop.reason if stop is not None else None,
         abandoned=stats.abandoned,
+        lost=counts["lost"],
     )
 
 

@@ -374,8 +374,8 @@ def lifecycles(
 
     ``paths`` names paths every lifecycle must take (see ``PATHS`` in that module: "hold",
     "timeout", "wrapup-skipped", ...); ``profile`` tunes the timing. Shrinks toward a short, simple
-    conversation: unconstrained, a scheduled callback cancelled before routing (four events); a
-    served one, an immediate callback accepted at the first offer, with no hold and no wrap-up.
+    conversation: an immediate callback accepted at the first offer, with no hold and an optional
+    wrap-up applied (eight events), or one cancelled before routing.
     """
     from callbacksim.generation.lifecycle import path_conflicts, simulate
     from callbacksim.generation.profile import DEFAULT

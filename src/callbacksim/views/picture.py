@@ -31,7 +31,8 @@ __all__ = ["GAP", "MARKS", "STATES", "Axis", "Lane", "Mark", "Segment", "axis", 
 __all__ += ["segments", "to_html", "to_svg"]
 
 STATES: dict[str, tuple[str, str]] = {
-    "scheduled": ("#8e7cc3", "░"),
+    "waiting": ("#8e7cc3", "░"),
+    "dialing": ("#a64d79", "▞"),
     "alerting": ("#e0b000", "▒"),
     "connected": ("#4f9a3a", "█"),
     "held": ("#e69138", "═"),
@@ -40,7 +41,9 @@ STATES: dict[str, tuple[str, str]] = {
     "terminated": ("#cfcfcf", "┈"),
     "other": ("#cc0000", "?"),
 }
-"""Colour and terminal glyph of each kind of segment; "held" is connected and on hold."""
+"""Colour and terminal glyph of each kind of segment; "held" is connected and on hold, "waiting" a
+callback leg before it is routed (state ``none``, or ``scheduled`` as the notification topics
+show it)."""
 
 MARKS: dict[str, str] = {
     "startTime": "start",
@@ -60,7 +63,8 @@ GAP = "≈"
 """Marks an idle gap drawn shorter than it lasted."""
 
 _ORDER = {name: i for i, name in enumerate(MARKS)}
-_ACTIVE = frozenset({"alerting", "connected", "held", "parked"})
+_ACTIVE = frozenset({"dialing", "alerting", "connected", "held", "parked"})
+_WAITING = frozenset({"none", "scheduled"})
 _IDLE_MS = 300_000  # idle gaps up to this long stay to scale
 _SHARE = 0.25  # a longer idle gap is drawn as this share of the time drawn to scale
 
@@ -82,6 +86,8 @@ class Segment:
             return "parked"
         if self.held and self.state == "connected":
             return "held"
+        if self.state in _WAITING:
+            return "waiting"
         return self.state if self.state in STATES else "other"
 
 
@@ -316,7 +322,8 @@ def draw_terminal(
             break
     else:
         out(label("") + start)
-        out(label("") + end.rjust(bar_w))
+        # A dated end may be wider than the bars: it then takes the label column too.
+        out(label("") + end.rjust(bar_w) if len(end) <= bar_w else Text(end.rjust(total)))
     for lane in lanes:
         cells: list[str | None] = [None] * bar_w
         filled = 0

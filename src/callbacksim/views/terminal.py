@@ -190,9 +190,11 @@ def replay_summary(result: ReplayResult, console: Console) -> None:
     table = Table(title="replay", show_header=False)
     table.add_column("what")
     table.add_column("value", justify="right")
-    sent = result.events - result.skipped
+    sent = result.events - result.skipped - result.lost
     resumed = f" ({result.skipped:,} already in the ledger)" if result.skipped else ""
     table.add_row("events", f"{result.events:,}{resumed}")
+    if result.lost:
+        table.add_row("lost (loss fault, never sent)", f"{result.lost:,}")
     table.add_row(
         "delivered / rejected / failed",
         f"{result.delivered:,} / {result.rejected:,} / {result.failed:,}",
@@ -369,6 +371,8 @@ def load_summary(
     if result.reasons:
         failed += ": " + ", ".join(f"{k} x{v:,}" for k, v in list(result.reasons.items())[:4])
     table.add_row("failures", failed)
+    if result.lost:
+        table.add_row("lost (loss fault, never sent)", f"{result.lost:,}")
     conv = result.convergence
     if conv.read_back:
         table.add_row(
