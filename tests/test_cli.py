@@ -482,3 +482,21 @@ def test_demo_tours_the_main_job_and_ends_with_what_to_run_next(
     assert "callbacksim check http://" in out[positions[-1] :]
     assert "make test" not in out
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["generate", "lifecycles", "--path", "list"],
+        ["replay", "http://127.0.0.1:9", "--lifecycles", "3", "--path", "list"],
+    ],
+)
+def test_path_list_prints_every_path_with_its_meaning(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from callbacksim.generation.lifecycle import PATHS
+
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in out] == list(PATHS)
+    assert all(PATHS[line.split()[0]] in line for line in out)

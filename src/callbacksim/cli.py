@@ -238,7 +238,8 @@ class _Options:
             "--path",
             action="append",
             metavar="PATH",
-            help="a path every lifecycle must take (repeatable): scheduled, hold, timeout, ...",
+            help="a path every lifecycle must take (repeatable): scheduled, hold, timeout, "
+            "customer-first, ...; `--path list` prints every path with what it means",
         )
         self.header = self._parent()
         self.header.add_argument(
@@ -1408,6 +1409,16 @@ def _unrecognised(
     where.error(f"unrecognized {noun}: {' '.join(extra)}{hint}")
 
 
+def _list_paths() -> int:
+    """``--path list``: every path a lifecycle can be made to take, with what it means."""
+    from callbacksim.generation.lifecycle import PATHS
+
+    width = max(map(len, PATHS))
+    for name, meaning in PATHS.items():
+        print(f"{name:<{width}}  {meaning}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command ``argv`` (default: the process's arguments); the exit status."""
     parser = build_parser()
@@ -1422,6 +1433,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
+    if "list" in (getattr(args, "path", None) or ()):
+        return _list_paths()
     try:
         return handler(args)
     except CallbacksimError as exc:
