@@ -278,7 +278,8 @@ class ParticipantRecords:
     place); labels and manifests refused by name (`UsageError`).
 
     While iterating it counts the records and those that carry at least one of ``known`` (the
-    participant properties): `warning` says so when none does, as a file of some other JSON would.
+    participant properties) until one does: `warning` says so when none does, as a file of some
+    other JSON would.
 
     ``records`` may hold unparsed JSON Lines (`read_lines`): iterating parses each, while `items`
     passes them on unparsed once the file is known to hold participants and one of them was
@@ -298,13 +299,15 @@ class ParticipantRecords:
             yield item if isinstance(item, Record) else parse_line(item)
 
     def items(self) -> Iterator[Record | Line]:
-        """The records, those of a participants file past the first recognised one unparsed."""
-        for item in self._records:
+        """The records, those of a participants file past the first recognised one as they come
+        (JSON Lines unparsed). From there on nothing is counted: `warning` needs no more."""
+        rest = iter(self._records)
+        for item in rest:
+            if self.recognised and self.kind is FileKind.PARTICIPANTS:
+                yield item
+                yield from rest
+                return
             if not isinstance(item, Record):
-                if self.recognised and self.kind is FileKind.PARTICIPANTS:
-                    self.count += 1
-                    yield item
-                    continue
                 item = parse_line(item)
             record = item
             payload = record.payload
