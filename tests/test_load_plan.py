@@ -37,8 +37,10 @@ from callbacksim.load.thresholds import judge, parse_thresholds
 from callbacksim.model import Edition
 from callbacksim.simulator.faults import Faults
 from callbacksim.simulator.latency import (
+    HIGHEST_US,
     LatencyRecorder,
     bucket,
+    buckets_ms,
     decode,
     encode,
     histogram_of,
@@ -326,6 +328,21 @@ def test_the_quick_mean_is_hdrs_own() -> None:
     h = histogram_of((int(rng.lognormvariate(9, 2)) + 1, rng.randint(1, 3)) for _ in range(3000))
     assert mean_us(h) == pytest.approx(h.get_mean_value(), rel=1e-12)
     assert mean_us(histogram_of([])) == 0.0
+
+
+@hypothesis.settings(max_examples=60)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, HIGHEST_US + 10**6), st.integers(1, 5)), min_size=0, max_size=300
+    )
+)
+def test_the_quick_buckets_are_hdrs_recorded_values(values: list[tuple[int, int]]) -> None:
+    h = histogram_of(values)
+    expected = [
+        (item.value_iterated_to / 1000, item.count_added_in_this_iter_step)
+        for item in h.get_recorded_iterator()
+    ]
+    assert buckets_ms(h) == expected
 
 
 def test_a_bad_encoded_histogram_is_a_value_error() -> None:

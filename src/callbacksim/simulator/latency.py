@@ -136,8 +136,17 @@ def mean_us(h: HdrHistogram) -> float:
 
 
 def buckets_ms(h: HdrHistogram) -> list[tuple[float, int]]:
-    """The histogram's non-empty buckets: (milliseconds, count), for charts."""
-    return [
-        (item.value_iterated_to / 1000, item.count_added_in_this_iter_step)
-        for item in h.get_recorded_iterator()
-    ]
+    """The histogram's non-empty buckets: (milliseconds, count), for charts; each bucket at its
+    highest value, as hdrh's recorded-values iterator gives them, in one pass over the counts (the
+    iterator takes a tenth of a second for a few thousand buckets)."""
+    if not h.get_total_count():
+        return []
+    counts = h.counts
+    last = h.get_counts_array_index(h.get_max_value())
+    out = []
+    for index in range(min(last + 1, h.counts_len)):
+        count = counts[index]
+        if count:
+            value = h.get_highest_equivalent_value(h.get_value_from_index(index))
+            out.append((value / 1000, int(count)))
+    return out
