@@ -339,11 +339,20 @@ def _tell(reading: ParticipantRecords) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from callbacksim.jobs.fixtures import labels_beside, path_ids
+
     out: TextIO = sys.stdout
     tally = Tally()
     as_json = args.format == "json"
+    labelled: list[str] = []  # the labels files the request paths' ids came from
+    bare = 0  # sources judged without request paths
     for source in args.files:
         name = "<stdin>" if source == "-" else source
+        label_path = labels_beside(source)
+        if label_path is not None:
+            labelled.append(label_path.name)
+        else:
+            bare += 1
         with open_source(source) as stream:
             records = _participants(stream, name, args)
             results = judge(
@@ -353,6 +362,7 @@ def _validate(args: argparse.Namespace) -> int:
                 rules=args.rules,
                 tally=tally,
                 valid=as_json,
+                path_ids=path_ids(label_path) if label_path is not None else None,
             )
             try:
                 for result in results:
@@ -368,7 +378,13 @@ def _validate(args: argparse.Namespace) -> int:
     total, invalid = tally.total, tally.invalid
     if not as_json:
         verdict = "all valid" if not invalid else f"{invalid} invalid"
-        print(f"{total} record(s) checked ({args.rules} rules, {args.edition} edition): {verdict}")
+        how = f"{args.rules} rules, {args.edition} edition"
+        if labelled:
+            how += f"; path ids from {', '.join(labelled)}"
+        if bare and "id.matches-path" in rule_ids(args.edition, args.rules):
+            # A bare record has no request path: the one rule that needs it cannot be checked.
+            how += "; id.matches-path unchecked: no request paths"
+        print(f"{total} record(s) checked ({how}): {verdict}")
     if total == 0:
         print("callbacksim: warning: no records in the input", file=sys.stderr)
     return 1 if invalid else 0
