@@ -289,7 +289,7 @@ def _faults(faults: Mapping[str, float] | None) -> str:
     if faults is None:
         return ""
     rows = "".join(
-        f'<tr><th>{escape(k)}</th><td class="n">{_num(v)}</td>'
+        f'<tr><th>{escape(k)}</th><td class="n">{v:g}</td>'
         f"<td>{escape(_FAULTS.get(k, ''))}{'' if v else ' (off)'}</td></tr>"
         for k, v in faults.items()
     )
