@@ -36,9 +36,13 @@ SDK = Edition.SDK_269
 
 HEADER = re.compile(r"^(?P<where>\S+): invalid, (?P<n>\d+) violations?$")
 SUMMARY = re.compile(
-    r"^(?P<total>\d+) record\(s\) checked \((?P<rules>\w+) rules, (?P<edition>[\w-]+) edition\): "
+    r"^(?P<total>\d+) record\(s\) checked \((?P<rules>\w+) rules, (?P<edition>[\w-]+) edition"
+    r"(?:; [^)]*)?\): "
     r"(?P<verdict>all valid|(?P<invalid>\d+) invalid)$"
 )
+
+NO_PATHS = "; id.matches-path unchecked: no request paths"
+"""What validate's summary says of records judged without their request paths."""
 
 
 @attrs.frozen
@@ -192,7 +196,7 @@ def test_jsonl_text_reports_every_invalid_line_by_number(
     assert sorted(reported, key=lambda w: int(w.rsplit(":", 1)[1])) == [
         f"sample.jsonl:{n}" for n in (3, 4, 7, 8, 10, 11)
     ]
-    assert summary == ["9 record(s) checked (strict rules, seed edition): 6 invalid"]
+    assert summary == [f"9 record(s) checked (strict rules, seed edition{NO_PATHS}): 6 invalid"]
     assert run.err == ""
 
 
@@ -250,7 +254,7 @@ def test_json_array_reports_by_index(people: dict[str, Any], tmp_path: Path) -> 
         if expected(item)
     }
     assert list(reported) == ["batch.json[1]", "batch.json[2]", "batch.json[4]"]
-    assert summary == ["5 record(s) checked (strict rules, seed edition): 3 invalid"]
+    assert summary == [f"5 record(s) checked (strict rules, seed edition{NO_PATHS}): 3 invalid"]
 
     run = run_cli("validate", "--format", "json", "batch.json", cwd=tmp_path)
     assert run.code == 1
@@ -273,7 +277,7 @@ def test_single_pretty_printed_object(people: dict[str, Any], tmp_path: Path) ->
     run = run_cli("validate", "good.json", cwd=tmp_path)
     assert (run.code, run.out, run.err) == (
         0,
-        "1 record(s) checked (strict rules, seed edition): all valid\n",
+        f"1 record(s) checked (strict rules, seed edition{NO_PATHS}): all valid\n",
         "",
     )
 
@@ -282,7 +286,7 @@ def test_single_pretty_printed_object(people: dict[str, Any], tmp_path: Path) ->
     reported, summary = text_report(run.out)
     assert reported == {"bad.json[0]": violation_lines(expected(bad))}
     assert len(reported["bad.json[0]"]) == 2
-    assert summary == ["1 record(s) checked (strict rules, seed edition): 1 invalid"]
+    assert summary == [f"1 record(s) checked (strict rules, seed edition{NO_PATHS}): 1 invalid"]
 
     run = run_cli("validate", "--format", "json", "bad.json", "good.json", cwd=tmp_path)
     assert run.json_lines == [
@@ -423,7 +427,9 @@ def test_several_files_at_once(
     assert {"array.json[0]", "<stdin>:1", "sample.jsonl:3"} <= set(reported)
     assert not any(w.startswith(("one.json", "array.json[1]")) for w in reported)
     total = len(records) + 4
-    assert summary == [f"{total} record(s) checked (strict rules, seed edition): 8 invalid"]
+    assert summary == [
+        f"{total} record(s) checked (strict rules, seed edition{NO_PATHS}): 8 invalid"
+    ]
 
 
 def test_all_valid_files_exit_zero(people: dict[str, Any], tmp_path: Path) -> None:
@@ -431,7 +437,7 @@ def test_all_valid_files_exit_zero(people: dict[str, Any], tmp_path: Path) -> No
     (tmp_path / "ok.json").write_bytes(dumps(people["valid"]))
     run = run_cli("validate", "ok.jsonl", "ok.json", cwd=tmp_path)
     assert (run.code, run.err) == (0, "")
-    assert run.out == "8 record(s) checked (strict rules, seed edition): all valid\n"
+    assert run.out == f"8 record(s) checked (strict rules, seed edition{NO_PATHS}): all valid\n"
     run = run_cli("validate", "--format", "json", "ok.jsonl", "ok.json", cwd=tmp_path)
     assert run.code == 0
     assert len(run.json_lines) == 8
@@ -452,13 +458,13 @@ def test_edition_sdk_269_knows_the_parked_state(tmp_path: Path) -> None:
 
     seed = run_cli("validate", "parked.json", cwd=tmp_path)
     assert seed.code == 0
-    assert seed.out.endswith("(strict rules, seed edition): all valid\n")
+    assert seed.out.endswith(f"(strict rules, seed edition{NO_PATHS}): all valid\n")
 
     sdk = run_cli("validate", "--edition", "sdk-269", "parked.json", cwd=tmp_path)
     assert sdk.code == 1
     reported, summary = text_report(sdk.out)
     assert reported == {"parked.json:1": violation_lines(expected(PARKED, edition=SDK))}
-    assert summary == ["1 record(s) checked (strict rules, sdk-269 edition): 1 invalid"]
+    assert summary == [f"1 record(s) checked (strict rules, sdk-269 edition{NO_PATHS}): 1 invalid"]
 
     parked = {**PARKED, "parkTime": "2026-01-01T10:00:00Z"}
     (tmp_path / "parked-at.json").write_bytes(dumps(parked))
@@ -471,7 +477,7 @@ def test_structural_rules_ignore_ordering(people: dict[str, Any], tmp_path: Path
     assert run_cli("validate", "order.jsonl", cwd=tmp_path).code == 1
     run = run_cli("validate", "--rules", "structural", "order.jsonl", cwd=tmp_path)
     assert run.code == 0
-    assert run.out == "1 record(s) checked (structural rules, seed edition): all valid\n"
+    assert run.out == f"1 record(s) checked (structural rules, seed edition{NO_PATHS}): all valid\n"
 
     # Type violations are structural: still reported; the state rule of "two" is not.
     (tmp_path / "mixed.jsonl").write_bytes(
@@ -623,7 +629,7 @@ def test_empty_input_exits_0_with_a_warning(body: bytes, tmp_path: Path) -> None
     (tmp_path / "empty.json").write_bytes(body)
     run = run_cli("validate", "empty.json", cwd=tmp_path)
     assert run.code == 0
-    assert run.out == "0 record(s) checked (strict rules, seed edition): all valid\n"
+    assert run.out == f"0 record(s) checked (strict rules, seed edition{NO_PATHS}): all valid\n"
     assert run.err == "callbacksim: warning: no records in the input\n"
     run = run_cli("validate", "--format", "json", "-", cwd=tmp_path, stdin=body)
     assert (run.code, run.out) == (0, "")

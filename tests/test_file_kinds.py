@@ -19,6 +19,9 @@ from callbacksim.errors import UsageError
 from callbacksim.records import FileKind, Record, kind_of, lifecycle_events, read_records
 from callbacksim.rules import check
 
+NO_PATHS = "; id.matches-path unchecked: no request paths"
+"""What validate's summary says of records judged without their request paths."""
+
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
@@ -84,7 +87,10 @@ def test_validate_reads_the_participants_inside_lifecycle_events(
     events = [orjson.loads(x) for x in files["events"].read_bytes().splitlines()]
     code, out, err = run(capsys, "validate", files["events"])
     assert code == 0
-    assert out == f"{len(events)} record(s) checked (strict rules, seed edition): all valid\n"
+    assert (
+        out
+        == f"{len(events)} record(s) checked (strict rules, seed edition{NO_PATHS}): all valid\n"
+    )
     assert err == [
         f"callbacksim: note: {files['events']} holds lifecycle events: read the participant of each"
     ]

@@ -216,9 +216,9 @@ def test_mixed_manifest(mixed: tuple[Path, Run]) -> None:
         assert manifest["coverage"][name] == section | {"missing": section["missing"][:20]}, name
 
 
-def test_mixed_round_trip_through_validate(mixed: tuple[Path, Run]) -> None:
-    """validate's verdicts agree with the labels; only ``id.matches-path`` records need their path
-    id to be invalid, and validate has none."""
+def test_mixed_round_trip_through_validate(mixed: tuple[Path, Run], tmp_path: Path) -> None:
+    """validate's verdicts agree exactly with the labels: the request path's id of each record
+    (``id.matches-path``) comes from the labels beside the fixture, and the summary says so."""
     where, _ = mixed
     labels = jsonl(where / "mixed.labels.jsonl")
     run = run_cli("validate", "mixed.jsonl", "--format", "json", cwd=where)
@@ -226,14 +226,22 @@ def test_mixed_round_trip_through_validate(mixed: tuple[Path, Run]) -> None:
     results = [orjson.loads(line) for line in run.out.splitlines()]
     assert [r["index"] for r in results] == list(range(1500))
     for result, label in zip(results, labels, strict=True):
-        expected = set(label["rules"]) - {"id.matches-path"}
-        assert {v["rule"] for v in result["violations"]} == expected, (result, label)
+        assert {v["rule"] for v in result["violations"]} == set(label["rules"]), (result, label)
     path_only = sum(label["rules"] == ["id.matches-path"] for label in labels)
+    assert path_only > 0  # the fixture has records only their request path makes invalid
     invalid = sum(label["kind"] == "invalid" for label in labels)
     text = run_cli("validate", "mixed.jsonl", cwd=where)
     summary = text.out.decode().splitlines()[-1]
     assert summary == (
-        f"1500 record(s) checked (strict rules, seed edition): {invalid - path_only} invalid"
+        "1500 record(s) checked (strict rules, seed edition; path ids from mixed.labels.jsonl): "
+        f"{invalid} invalid"
+    )
+    # The same records without their labels: those records cannot be judged, and it is said.
+    (tmp_path / "bare.jsonl").write_bytes((where / "mixed.jsonl").read_bytes())
+    bare = run_cli("validate", "bare.jsonl", cwd=tmp_path)
+    assert bare.out.decode().splitlines()[-1] == (
+        "1500 record(s) checked (strict rules, seed edition; id.matches-path unchecked: no "
+        f"request paths): {invalid - path_only} invalid"
     )
 
 
@@ -296,9 +304,8 @@ def test_invalid_sdk_structural_as_a_json_array(tmp_path: Path) -> None:
     )  # fmt: skip
     results = [orjson.loads(line) for line in run.out.splitlines()]
     assert len(results) == 400
-    for result, label in zip(results, labels, strict=True):
-        expected = set(label["rules"]) - {"id.matches-path"}
-        assert {v["rule"] for v in result["violations"]} == expected, (result, label)
+    for result, label in zip(results, labels, strict=True):  # path ids from the labels
+        assert {v["rule"] for v in result["violations"]} == set(label["rules"]), (result, label)
 
 
 def test_participants_as_a_directory(tmp_path: Path) -> None:

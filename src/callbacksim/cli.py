@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from enum import StrEnum
@@ -44,6 +45,7 @@ from callbacksim.wiretime import DatetimeFormatError, epoch_ms, format_datetime,
 
 if TYPE_CHECKING:
     from callbacksim.jobs.anonymise import Personal
+    from callbacksim.views.report import Made
 
 __all__ = ["build_parser", "main"]
 
@@ -338,11 +340,20 @@ def _tell(reading: ParticipantRecords) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from callbacksim.jobs.fixtures import labels_beside, path_ids
+
     out: TextIO = sys.stdout
     tally = Tally()
     as_json = args.format == "json"
+    labelled: list[str] = []  # the labels files the request paths' ids came from
+    bare = 0  # sources judged without request paths
     for source in args.files:
         name = "<stdin>" if source == "-" else source
+        label_path = labels_beside(source)
+        if label_path is not None:
+            labelled.append(label_path.name)
+        else:
+            bare += 1
         with open_source(source) as stream:
             records = _participants(stream, name, args)
             results = judge(
@@ -352,6 +363,7 @@ def _validate(args: argparse.Namespace) -> int:
                 rules=args.rules,
                 tally=tally,
                 valid=as_json,
+                path_ids=path_ids(label_path) if label_path is not None else None,
             )
             try:
                 for result in results:
@@ -367,7 +379,13 @@ def _validate(args: argparse.Namespace) -> int:
     total, invalid = tally.total, tally.invalid
     if not as_json:
         verdict = "all valid" if not invalid else f"{invalid} invalid"
-        print(f"{total} record(s) checked ({args.rules} rules, {args.edition} edition): {verdict}")
+        how = f"{args.rules} rules, {args.edition} edition"
+        if labelled:
+            how += f"; path ids from {', '.join(labelled)}"
+        if bare and "id.matches-path" in rule_ids(args.edition, args.rules):
+            # A bare record has no request path: the one rule that needs it cannot be checked.
+            how += "; id.matches-path unchecked: no request paths"
+        print(f"{total} record(s) checked ({how}): {verdict}")
     if total == 0:
         print("callbacksim: warning: no records in the input", file=sys.stderr)
     return 1 if invalid else 0
@@ -764,7 +782,7 @@ def _replay(args: argparse.Namespace) -> int:
     from callbacksim.jobs.run import LifecycleSource, exit_status, run_replay
     from callbacksim.simulator.faults import Faults
     from callbacksim.simulator.replay import ReplayConfig
-    from callbacksim.views.terminal import replay_summary
+    from callbacksim.views.terminal import replay_start, replay_summary, replay_verdict
 
     if args.file and args.lifecycles is not None:
         msg = "give a FILE of lifecycle events or --lifecycles N, not both"
@@ -794,6 +812,8 @@ def _replay(args: argparse.Namespace) -> int:
         verify=not args.no_verify,
         edition=args.edition,
     )
+    console = Console(highlight=False)
+    replay_start(source.describe(), args.url, args.adapter, cfg, console, command="replay")
     result = run_replay(
         args.url,
         source,
@@ -804,9 +824,32 @@ def _replay(args: argparse.Namespace) -> int:
         wait_for=args.wait_for_target,
         out=sys.stdout,
     )
-    replay_summary(result, Console(highlight=False))
+    replay_summary(result, console)
     if args.report:
         Path(args.report).write_bytes(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2))
+    if args.html:
+        from callbacksim.views.report import write_report
+
+        write_report(
+            Path(args.html),
+            target=args.url,
+            started_reference=False,
+            outcomes=None,
+            result=result,
+            lifecycle=None,
+            settings={
+                "lifecycles": source.describe(),
+                "adapter": args.adapter,
+                "seed": args.seed,
+                "edition": args.edition.value,
+                "concurrency": args.concurrency,
+                "ledger": str(ledger) if ledger else "none",
+            },
+            faults=cfg.faults.to_json(),
+            made=_made(args),
+        )
+        console.print(f"HTML report: {args.html}", soft_wrap=True)
+    passed = replay_verdict(result, console)
     stopped = exit_status(result.stopped)
     if stopped is not None:
         print(
@@ -815,7 +858,21 @@ def _replay(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return stopped
-    return 0 if result.converged else 1
+    return 0 if passed else 1
+
+
+def _made(args: argparse.Namespace) -> Made:
+    """When and how a report is made: the time (UTC, read here, at the edge), the version and
+    the command that reproduces the run."""
+    from datetime import UTC, datetime
+
+    from callbacksim.views.report import Made
+
+    return Made(
+        at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        version=__version__,
+        command=shlex.join(["callbacksim", *args.argv]),
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -833,6 +890,7 @@ def _run(args: argparse.Namespace) -> int:
         headers=dict(args.header or []),
         timeout=args.timeout,
         wait_for=args.wait_for_target,
+        made=_made(args),
     )
     return run_main_job(job, sys.stdout)
 
@@ -1132,6 +1190,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="LEDGER", help="continue the run this ledger records")
     p.add_argument("--no-verify", action="store_true", help="do not read the target back")
     p.add_argument("--report", help="write the summary as JSON to this file")
+    p.add_argument(
+        "--html",
+        metavar="FILE",
+        help="write an HTML report (counts, answers explained, latency by request name, "
+        "rejected events, charts) to FILE",
+    )
     p.set_defaults(handler=_replay)
 
     p = sub.add_parser(
@@ -1427,6 +1491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args, extra = parser.parse_known_args(argv)
         if extra:
             _unrecognised(parser, args, extra)
+        args.argv = list(sys.argv[1:] if argv is None else argv)
     except SystemExit as exc:  # --help, --version and usage errors end here
         return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
     handler: Handler | None = getattr(args, "handler", None)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from callbacksim.model import Edition
 from callbacksim.schema import FieldSpec, Kind, fields_of, participant_fields
 from callbacksim.wiretime import DatetimeFormatError, epoch_ms, parse_datetime
@@ -55,7 +57,7 @@ def _object(
 def _value(spec: FieldSpec, a: Any, b: Any, path: str, out: list[str]) -> None:
     if spec.kind is Kind.DATETIME:
         if _instant_ms(a) is None or _instant_ms(a) != _instant_ms(b):
-            out.append(f"{path}: was {a!r}, came back {b!r} (a different instant)")
+            out.append(f"{path}: was {_short(a)}, came back {_short(b)} (a different instant)")
     elif spec.kind is Kind.OBJECT and spec.nested is not None:
         if not isinstance(b, dict):
             out.append(f"{path}: was an object, came back {_short(b)}")
@@ -86,5 +88,9 @@ def _instant_ms(value: Any) -> int | None:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    """``value`` as JSON (``null``, ``"text"``, ``[1, 2]``), cut to 80 characters."""
+    try:
+        text = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."

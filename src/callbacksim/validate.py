@@ -69,17 +69,24 @@ def judge(
     rules: RuleSet = RuleSet.STRICT,
     tally: Tally | None = None,
     valid: bool = True,
+    path_ids: Iterable[str | None] | None = None,
 ) -> Iterator[Result]:
     """A result per record, in order. A record that is not JSON breaks ``json.object``.
 
     With ``valid=False`` the results of valid records are left out (``tally`` still counts
     them), which spares building them: the fast way through a large file of mostly valid records.
+    ``path_ids``, if given, holds the participant id of each record's request path, in order (a
+    fixture's labels): ``id.matches-path`` is checked against it; without it, that rule cannot be.
     """
     tally = Tally() if tally is None else tally
     fast = compiled_check(edition, rules)
+    ids = iter(path_ids) if path_ids is not None else None
+    path_id: str | None = None
     passed = 0  # counted here and added to the tally as the results go: a local is cheaper
     try:
         for item in records:
+            if ids is not None:
+                path_id = next(ids, None)
             if not isinstance(item, Record):
                 if not valid:
                     try:
@@ -87,7 +94,7 @@ def judge(
                     except orjson.JSONDecodeError:
                         pass
                     else:
-                        if fast(payload, None):
+                        if fast(payload, path_id):
                             passed += 1
                             continue
                 item = parse_line(item)
@@ -96,7 +103,9 @@ def judge(
             if record.error is not None:
                 violations = (Violation("json.object", "$", record.error),)
             else:
-                violations = tuple(check(record.payload, edition=edition, rules=rules))
+                violations = tuple(
+                    check(record.payload, edition=edition, rules=rules, path_id=path_id)
+                )
             tally.total += 1
             tally.invalid += bool(violations)
             if violations or valid:

@@ -49,8 +49,10 @@ __all__ = [
     "Labelled",
     "Mode",
     "iter_fixture",
+    "labels_beside",
     "load_labelled",
     "participant_records",
+    "path_ids",
     "valid_only",
 ]
 
@@ -227,6 +229,25 @@ def iter_fixture(path: str | Path, labels: str | Path | None = None) -> Iterator
     finally:
         if handle is not None:
             handle.close()
+
+
+def labels_beside(source: str) -> Path | None:
+    """The labels file beside the fixture ``source`` (``a.jsonl`` -> ``a.labels.jsonl``), if
+    there is one (never for standard input)."""
+    if source == "-":
+        return None
+    label_path = sidecar_path(Path(source), ".labels.jsonl")
+    return label_path if label_path.is_file() else None
+
+
+def path_ids(label_path: Path) -> Iterator[str | None]:
+    """The request path's participant id of each record, in order, from its labels (None where a
+    label gives none): what ``id.matches-path`` is judged against. Read a line at a time."""
+    with label_path.open("rb") as lines:
+        for line in lines:
+            if line.strip():
+                label = orjson.loads(line)
+                yield label.get("pathId") if isinstance(label, dict) else None
 
 
 def load_labelled(path: str | Path, *, kind: str | None = None) -> list[Any]:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
@@ -36,6 +36,9 @@ from callbacksim.simulator.replay import (
     replay,
     run_identity,
 )
+
+if TYPE_CHECKING:
+    from callbacksim.views.report import Made
 
 __all__ = [
     "LifecycleSource",
@@ -60,6 +63,15 @@ class LifecycleSource:
     profile: Profile = DEFAULT
     paths: tuple[str, ...] = ()
     epoch_ms: int | None = None
+
+    def describe(self) -> str:
+        """What is replayed, in a few words: ``the lifecycles in FILE``, ``50 lifecycles
+        generated from seed 3``."""
+        if self.file is not None:
+            return "the lifecycles in " + ("standard input" if self.file == "-" else self.file)
+        noun = "lifecycle" if self.count == 1 else "lifecycles"
+        paths = f" (paths {', '.join(self.paths)})" if self.paths else ""
+        return f"{self.count:,} {noun} generated from seed {self.seed}{paths}"
 
     def identity(self) -> dict[str, Any]:
         """What the lifecycles are, as a replay's ledger records it."""
@@ -207,6 +219,8 @@ class RunJob:
     """Seconds each request may take."""
     wait_for: float = DEFAULT_WAIT_FOR
     """Seconds to wait for a given target that does not answer yet."""
+    made: Made | None = None
+    """When and how the run was started (for the HTML report); the command line gives it."""
 
 
 def run_main_job(job: RunJob, out: TextIO | None = None) -> int:
@@ -225,7 +239,7 @@ def run_main_job(job: RunJob, out: TextIO | None = None) -> int:
     )
     from callbacksim.simulator.client import require_reachable
     from callbacksim.target import BackgroundServer, ServerConfig
-    from callbacksim.views.terminal import CheckReporter, replay_summary
+    from callbacksim.views.terminal import CheckReporter, replay_start, replay_summary
 
     out = sys.stdout if out is None else out
     keep_hypothesis_files_in_the_user_cache()
@@ -261,6 +275,7 @@ def run_main_job(job: RunJob, out: TextIO | None = None) -> int:
         replay_cfg = ReplayConfig(
             concurrency=job.concurrency, faults=job.faults, seed=job.seed, edition=job.edition
         )
+        replay_start(source.describe(), url, "store", replay_cfg, console, command="run replay")
         result = run_replay(
             url,
             source,
@@ -275,7 +290,7 @@ def run_main_job(job: RunJob, out: TextIO | None = None) -> int:
         if stopped is not None:
             return stopped
         held = all(o.status == "passed" for o in outcomes)
-        converged = result.converged
+        replayed, replay_line = result.verdict()
         if job.html:
             from callbacksim.views.report import write_report
 
@@ -299,14 +314,17 @@ def run_main_job(job: RunJob, out: TextIO | None = None) -> int:
                     "edition": job.edition.value,
                     "rules": job.rules.value,
                     "concurrency": job.concurrency,
-                    "faults": attrs.asdict(job.faults),
                 },
+                faults=job.faults.to_json(),
+                made=job.made,
             )
             console.print(f"HTML report: {job.html}")
         verdict = "every property held" if held else "some properties FAILED"
-        verdict += ", the replay converged" if converged else ", the replay did NOT converge"
+        verdict += ", the replay converged" if result.converged else ", the replay did NOT converge"
+        if replay_line != "PASSED: converged":
+            verdict += f" (replay {replay_line})"
         partial = [o.id for o in outcomes if o.status == "passed" and not o.complete]
         if partial:
             verdict += f"; {', '.join(partial)} held only for what was tried (a larger budget)"
         console.print(f"\n[bold]{verdict}[/bold]")
-        return 0 if held and converged else 1
+        return 0 if held and replayed else 1

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -42,7 +42,6 @@ __all__ = [
     "conversation",
     "conversations",
     "parse_duration",
-    "request_name",
     "shares",
 ]
 
@@ -196,12 +195,6 @@ def conversations(
     ``--lifecycles``."""
     for n in range(count):
         yield conversation(seed, slot, n, edition)
-
-
-def request_name(participant: Mapping[str, Any]) -> str:
-    """The name a request is counted under: the participant's purpose and state
-    (``agent:connected``), so the statistics show which step of a callback is slow."""
-    return f"{participant.get('purpose')}:{participant.get('state')}"
 
 
 # -- settings ------------------------------------------------------------------------------------

@@ -37,12 +37,13 @@ from gevent.pool import Group, Pool
 from geventhttpclient import HTTPClient
 from locust.exception import CatchResponseError
 
-from callbacksim.load.plan import LoadSettings, Model, conversation, request_name, shares
+from callbacksim.load.plan import LoadSettings, Model, conversation, shares
 from callbacksim.load.results import WorkerTally
 from callbacksim.simulator.adapters import Adapter, Delivery, load_adapter
 from callbacksim.simulator.client import Request, Response
 from callbacksim.simulator.convergence import ConversationVerdict, verify_conversation
 from callbacksim.simulator.faults import plan_deliveries, split_lost
+from callbacksim.simulator.latency import request_name
 
 __all__ = ["Step", "Target", "WorkerSide"]
 

@@ -85,11 +85,6 @@ def _usable(response: Response) -> bool:
     return status is not None and status != 429 and status < 500
 
 
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
 async def verify_conversation(
     send: Send,
     adapter: Adapter,

@@ -14,7 +14,8 @@ of them, not an average of their percentiles.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
@@ -29,6 +30,7 @@ __all__ = [
     "histogram_of",
     "mean_us",
     "new_histogram",
+    "request_name",
     "summary_ms",
 ]
 
@@ -37,6 +39,12 @@ HIGHEST_US = 3_600_000_000
 
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
 """The percentiles every summary gives, with the maximum and the mean."""
+
+
+def request_name(participant: Mapping[str, Any]) -> str:
+    """The name a request is counted under, in replay and load alike: the participant's purpose
+    and state (``agent:connected``), so the statistics show which step of a callback is slow."""
+    return f"{participant.get('purpose')}:{participant.get('state')}"
 
 
 def bucket(micros: int) -> int:

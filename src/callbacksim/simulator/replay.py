@@ -43,15 +43,31 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from hdrh.histogram import HdrHistogram
 
 from callbacksim.errors import UsageError
 from callbacksim.generation.lifecycle import Event, Lifecycle
 from callbacksim.model import Edition
 from callbacksim.simulator.adapters import Adapter, Delivery
+from callbacksim.simulator.answers import (
+    HELD,
+    STALE,
+    Explanation,
+    cause,
+    explain,
+    failure_of,
+    retried_as,
+)
+from callbacksim.simulator.answers import verdict as _verdict
 from callbacksim.simulator.client import HttpClient, Request, Response
 from callbacksim.simulator.convergence import Send, verify_conversation
 from callbacksim.simulator.faults import Faults, plan_deliveries, split_lost
+from callbacksim.simulator.latency import (
+    LatencyRecorder,
+    buckets_ms,
+    histogram_of,
+    request_name,
+    summary_ms,
+)
 from callbacksim.simulator.ledger import (
     Ledger,
     LedgerState,
@@ -176,6 +192,39 @@ class ReplayResult:
     lost: int = 0
     """Events the loss fault dropped: never sent, recorded in the ledger as ``lost`` (and not
     counted as skipped when a run resumes)."""
+    causes: dict[str, int] = attrs.field(factory=dict)
+    """Rejected events by cause (`callbacksim.simulator.answers.cause`: ``404``, ``409 stale``,
+    ``409 held``...)."""
+    retried: dict[str, int] = attrs.field(factory=dict)
+    """Answers that were sent again (429, 5xx, no answer), by status."""
+    rejected_events: list[dict[str, Any]] = attrs.field(factory=list)
+    """The first `REJECTED_KEPT` rejected events: ids, sequence, status, cause and body excerpt."""
+    names: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    """Per request name (``agent:connected``): requests, failures and latency percentiles (ms)."""
+    faults: dict[str, float] = attrs.field(factory=dict)
+    """The delivery faults asked for."""
+    target: str = ""
+    retry_for: float | None = None
+
+    def explained(self) -> list[Explanation]:
+        """Every answer that was not 2xx, explained (`callbacksim.simulator.answers.explain`)."""
+        return explain(
+            self.causes,
+            self.retried,
+            failed=self.failed,
+            faults=self.faults,
+            target=self.target,
+            retry_for=self.retry_for,
+        )
+
+    def verdict(self) -> tuple[bool, str]:
+        """(passed, one line): see `callbacksim.simulator.answers.verdict`."""
+        return _verdict(
+            converged=self.converged,
+            read_back=self.read_back,
+            stopped=self.stopped,
+            explained=self.explained(),
+        )
 
     @property
     def differing(self) -> int:
@@ -206,52 +255,77 @@ class ReplayResult:
         out["throughput"] = round(self.throughput, 1)
         out["differing"] = self.differing
         out["converged"] = self.converged
+        out["explained"] = [e.to_json() for e in self.explained()]
+        out["passed"] = self.verdict()[0]
         return out
 
 
-_MAX_MICROS = 600_000_000
-"""The longest latency recorded (10 minutes); longer ones count as this."""
-_BUCKETS = 1024 + (_MAX_MICROS.bit_length() - 11) * 1024 + 1024
+REJECTED_KEPT = 20
+"""Rejected events kept as examples (the first ones): memory stays flat with the run's size."""
+
+
+class _Named:
+    """The requests of one name: how many, how many failed, and their latencies."""
+
+    __slots__ = ("failures", "latency", "retried")
+
+    def __init__(self, retried: Counter[str]) -> None:
+        self.latency = LatencyRecorder()
+        self.failures = 0
+        self.retried = retried
+
+    def answer(self, response: Response, seconds: float) -> None:
+        self.latency.record_seconds(seconds)
+        status = response.status
+        if status is None or status >= 300:
+            if failure_of(status):
+                self.failures += 1
+            if status is None or status == 429 or status >= 500:
+                self.retried[retried_as(status)] += 1
 
 
 class _Stats:
     def __init__(self) -> None:
         self.outcomes: Counter[str] = Counter()
         self.rejections: Counter[str] = Counter()
-        self.requests = 0
+        self.causes: Counter[str] = Counter()
+        self.retried: Counter[str] = Counter()
+        self.rejected: list[dict[str, Any]] = []
         self.duplicates = 0
         self.retries = 0
         self.abandoned = 0
         self.events = 0
         self.skipped = 0
-        # Latencies in microseconds, counted as they come in a fixed array of buckets (exact
-        # below 2,048 us, then 11 significant bits: finer than the histogram's 3 digits) and
-        # handed to the HDR histogram in bulk at the end: recording each value in the pure-Python
-        # histogram on the hot path costs more than the rest of a send. Fixed size: memory does
-        # not grow with the number of requests.
-        self.latencies = [0] * _BUCKETS
+        # Latencies by request name, each counted by HDR bucket as it comes
+        # (`callbacksim.simulator.latency`): memory does not grow with the number of requests.
+        self.names: dict[str, _Named] = {}
         self.timeline: Counter[int] = Counter()
         self.started = time.monotonic()
 
-    def answer(self, _response: Response, seconds: float) -> None:
-        self.requests += 1
-        micros = min(max(1, int(seconds * 1e6)), _MAX_MICROS)
-        shift = micros.bit_length() - 11
-        if shift <= 0:
-            self.latencies[micros] += 1
-        else:
-            self.latencies[1024 + shift * 1024 + (micros >> shift) - 1024] += 1
+    def named(self, name: str) -> _Named:
+        named = self.names.get(name)
+        if named is None:
+            named = self.names[name] = _Named(self.retried)
+        return named
 
-    def latency_counts(self) -> Iterator[tuple[int, int]]:
-        """(microseconds, count) of every bucket used (each bucket's lowest value)."""
-        for index, count in enumerate(self.latencies):
-            if not count:
-                continue
-            if index < 2048:
-                yield index, count
-            else:
-                shift, mantissa = divmod(index - 1024, 1024)
-                yield (mantissa + 1024) << shift, count
+    @property
+    def requests(self) -> int:
+        return sum(len(n.latency) for n in self.names.values())
+
+    def reject(self, entry: dict[str, Any], why: str) -> None:
+        self.rejections[str(entry["status"])] += 1
+        self.causes[why] += 1
+        if len(self.rejected) < REJECTED_KEPT:
+            self.rejected.append(
+                {
+                    "conversationId": entry["conversationId"],
+                    "participantId": entry["participantId"],
+                    "sequence": entry["sequence"],
+                    "status": entry["status"],
+                    "cause": why,
+                    "body": (entry["reason"] or "")[:200],
+                }
+            )
 
 
 def _outcome(
@@ -378,6 +452,8 @@ def replay(
         pending = next(unsent, None)
         latest: dict[str, dict[str, Any]] = {}
         recorded: set[tuple[str, int]] = set()
+        sent_to: set[str] = set()  # participants with an event sent (or recorded) in this run
+        held: set[str] = set()  # participants whose first event was refused as stale
         for event, duplicate in plan_deliveries(kept, cfg.faults, rng):
             key = (event.conversation_id, event.participant_id, event.sequence)
             # A lost event still happened: later snapshots of the conversation show it.
@@ -386,6 +462,7 @@ def replay(
                 pending = next(unsent, None)
             latest[event.participant_id] = event.participant
             if state.recorded(key):
+                sent_to.add(event.participant_id)
                 if not duplicate:
                     stats.events += 1
                     stats.skipped += 1
@@ -410,7 +487,7 @@ def replay(
                 adapter.request(delivery),
                 policy,
                 rng,
-                on_answer=stats.answer,
+                on_answer=stats.named(request_name(event.participant)).answer,
                 stop=halt,
             )
             stats.retries += sent.attempts - 1
@@ -425,7 +502,14 @@ def replay(
             entry = _outcome(sent.response, sent.attempts, event, sent.gave_up)
             stats.outcomes[entry["outcome"]] += 1
             if entry["outcome"] == "rejected":
-                stats.rejections[str(entry["status"])] += 1
+                pid = event.participant_id
+                why = cause(sent.response.status, sent.response.body, held=pid not in sent_to)
+                if why == HELD:
+                    held.add(pid)
+                elif why == STALE and pid in held:
+                    why = HELD
+                stats.reject(entry, why)
+            sent_to.add(event.participant_id)
             stats.timeline[int(time.monotonic() - stats.started)] += 1
             ledger.write(entry)
             if on_progress is not None:
@@ -490,6 +574,13 @@ def replay(
         not_converged=list(state.examples) if read_back else [],
         read_back=read_back,
         rejections=dict(stats.rejections),
+        causes=dict(stats.causes),
+        retried=dict(stats.retried),
+        rejected_events=list(stats.rejected),
+        names=_names(stats),
+        faults=cfg.faults.to_json(),
+        target=client.base_url,
+        retry_for=cfg.retry_for,
         unreadable=state.unreadable if read_back else 0,
         conversations_verified=state.verified if read_back else 0,
         stopped=stop.reason if stop is not None else None,
@@ -510,22 +601,29 @@ async def _pause(seconds: float, halt: asyncio.Event) -> bool:
 
 
 def _latency(stats: _Stats) -> dict[str, Any]:
-    h = HdrHistogram(1, 600_000_000, 3)  # microseconds, up to 10 minutes
-    for micros, count in stats.latency_counts():
-        h.record_value(micros, count)
-    pct = {f"p{p:g}": h.get_value_at_percentile(p) / 1000 for p in (50, 90, 99, 99.9)}
-    pct["max"] = h.get_max_value() / 1000
-    pct["mean"] = h.get_mean_value() / 1000
-    buckets = [
-        (item.value_iterated_to / 1000, item.count_added_in_this_iter_step)
-        for item in h.get_recorded_iterator()
-    ]
+    everything: Counter[int] = Counter()
+    for named in stats.names.values():
+        everything.update(named.latency.counts)
+    h = histogram_of(everything.items())
     last = max(stats.timeline, default=-1)
     return {
-        "latency_ms": pct,
-        "latency_histogram": buckets,
+        "latency_ms": summary_ms(h),
+        "latency_histogram": buckets_ms(h),
         "timeline": [stats.timeline[i] for i in range(last + 1)],
     }
+
+
+def _names(stats: _Stats) -> dict[str, dict[str, Any]]:
+    """Requests, failures and latency (ms) of each request name, by name."""
+    out = {}
+    for name in sorted(stats.names):
+        named = stats.names[name]
+        out[name] = {
+            "requests": len(named.latency),
+            "failures": named.failures,
+            "latency_ms": summary_ms(named.latency.histogram()),
+        }
+    return out
 
 
 class _Verification:

@@ -1,9 +1,13 @@
-"""The HTML report of ``callbacksim run``: one standalone page, no scripts, nothing external.
+"""The HTML reports of ``callbacksim run``, ``replay --html`` and ``load``: one standalone page
+each, no scripts, nothing external.
 
-The page opens with the verdict (did every property hold? did the replay converge?), then the
-target and the settings, the property checks (failures with their minimal example and ``curl``
-lines that reproduce them), the replay summary, and three charts drawn as inline SVG: the latency
-distribution (log-scaled, percentiles marked), throughput per second, and one lifecycle's picture.
+The run's page opens with the verdict (did every property hold? did the replay pass?), when it
+was made, by which version, and the command that reproduces it, then the target, the settings and
+the delivery faults (a table), the property checks (failures with their minimal example and
+``curl`` lines that reproduce them), the replay summary (every answer that was not 2xx explained,
+latency by request name, the first rejected events), and three charts drawn as inline SVG: the
+latency distribution (log-scaled, percentiles marked), throughput per second, and one lifecycle's
+picture. A replay's page is the same without the property checks and the lifecycle.
 Every chart says "no data" when there is nothing to draw. The page is well-formed XML after its
 doctype, and the same inputs give the same bytes.
 """
@@ -12,9 +16,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+import attrs
 
 from callbacksim.generation.lifecycle import Lifecycle
 from callbacksim.load.results import LoadResult
@@ -24,7 +30,26 @@ from callbacksim.simulator.replay import ReplayResult
 from callbacksim.views.picture import to_svg
 from callbacksim.views.svg import escape, text
 
-__all__ = ["html_report", "load_html", "write_load_report", "write_report"]
+__all__ = ["Made", "html_report", "load_html", "write_load_report", "write_report"]
+
+
+@attrs.frozen
+class Made:
+    """When and how a report was made: the time (UTC, given by the command line, never read
+    here), callbacksim's version, and the command (shell-quoted) that reproduces the run."""
+
+    at: str
+    version: str
+    command: str
+
+
+_FAULTS = {
+    "duplicates": "chance an event is sent twice, right after the first",
+    "reorder": "chance an event swaps places with its participant's next one",
+    "jitter_ms": "most milliseconds of random pause before a send",
+    "loss": "chance an event is never sent (a closed WebSocket)",
+}
+_SEVERITY = {"expected": "#2e7d32", "warning": "#b26a00", "error": "#c62828"}
 
 _SVG = 'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="11"'
 _W, _H, _L, _R, _T, _B = 760, 280, 64, 24, 30, 46  # chart size and margins
@@ -260,6 +285,87 @@ def _checks(outcomes: list[Outcome], target: str) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+def _faults(faults: Mapping[str, float] | None) -> str:
+    if faults is None:
+        return ""
+    rows = "".join(
+        f'<tr><th>{escape(k)}</th><td class="n">{v:g}</td>'
+        f"<td>{escape(_FAULTS.get(k, ''))}{'' if v else ' (off)'}</td></tr>"
+        for k, v in faults.items()
+    )
+    return (
+        '\n<h3>Delivery faults</h3>\n<table class="faults"><thead><tr><th>fault</th>'
+        f"<th>value</th><th>what it does</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _explained(result: ReplayResult) -> str:
+    explained = result.explained()
+    if not explained:
+        return '<p class="answers">Every answer was 2xx.</p>'
+    rows = "".join(
+        f'<tr class="{escape(e.severity)}"><td><code>{escape(e.what)}</code></td>'
+        f'<td class="n">{e.count:,}</td><td><span class="verdict" '
+        f'style="background:{_SEVERITY.get(e.severity, "#555")}">{escape(e.severity)}</span>'
+        f"</td><td>{escape(e.why)}</td></tr>"
+        for e in explained
+    )
+    return (
+        '<h3>Answers that were not 2xx</h3><table class="answers"><thead><tr><th>answer</th>'
+        f"<th>count</th><th>verdict</th><th>why</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _names(result: ReplayResult) -> str:
+    if not result.names:
+        return ""
+    keys = ("p50", "p90", "p99", "max")
+    head = "".join(f"<th>{h}</th>" for h in ("request", "requests", "failures", *keys))
+    every = {
+        "requests": result.requests,
+        "failures": sum(n["failures"] for n in result.names.values()),
+        "latency_ms": result.latency_ms,
+    }
+    rows = []
+    for name, st in [*result.names.items(), ("all", every)]:
+        cells = "".join(
+            f'<td class="n">{_num(round(st["latency_ms"].get(k, 0.0), 3))}</td>' for k in keys
+        )
+        rows.append(
+            f'<tr><td><code>{escape(name)}</code></td><td class="n">{st["requests"]}</td>'
+            f'<td class="n">{st["failures"]}</td>{cells}</tr>'
+        )
+    return (
+        "<h3>Latency by request name (ms)</h3>"
+        '<p class="muted">A request is named by its participant\'s purpose and state; failures '
+        "are requests without an answer, or answered 5xx or 4xx other than 409.</p>"
+        f'<table class="latency-by-name"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _rejected(result: ReplayResult) -> str:
+    if not result.rejected_events:
+        return ""
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("conversation", "participant", "sequence", "status", "cause", "body")
+    )
+    rows = "".join(
+        f"<tr><td><code>{escape(r['conversationId'])}</code></td>"
+        f"<td><code>{escape(r['participantId'])}</code></td>"
+        f'<td class="n">{r["sequence"]}</td><td class="n">{r["status"]}</td>'
+        f"<td>{escape(r['cause'])}</td><td><code>{escape(r['body'])}</code></td></tr>"
+        for r in result.rejected_events
+    )
+    shown = len(result.rejected_events)
+    return (
+        f"<h3>Rejected events (the first {shown} of {result.rejected:,})</h3>"
+        f'<table class="rejected-events"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
 def _replay(result: ReplayResult | None) -> str:
     if result is None:
         return '<p class="muted">No replay was run.</p>'
@@ -299,11 +405,24 @@ def _replay(result: ReplayResult | None) -> str:
     return (
         '<div class="replay"><h3>Outcomes</h3>'
         + _table(counts, "counts")
+        + _explained(result)
         + "<h3>Latency</h3>"
         + _table(latency, "latency")
+        + _names(result)
         + convergence
         + rejections
+        + _rejected(result)
         + "</div>"
+    )
+
+
+def _made(made: Made | None) -> str:
+    if made is None:
+        return ""
+    return (
+        f'<p class="made">Made <time datetime="{escape(made.at)}">{escape(made.at)}</time> by '
+        f'callbacksim <span class="version">{escape(made.version)}</span>. Reproduce with:</p>'
+        f'<pre class="reproduce">{escape(made.command)}</pre>\n'
     )
 
 
@@ -311,25 +430,32 @@ def html_report(
     *,
     target: str,
     started_reference: bool,
-    outcomes: list[Outcome],
+    outcomes: list[Outcome] | None,
     result: ReplayResult | None,
     lifecycle: Lifecycle | None,
     settings: dict[str, Any],
+    faults: Mapping[str, float] | None = None,
+    made: Made | None = None,
 ) -> str:
-    """The whole page for one ``callbacksim run``."""
+    """The whole page for one ``callbacksim run`` (``outcomes`` None: one ``replay``)."""
+    checked = outcomes is not None
+    outcomes = outcomes or []
     bad = [o for o in outcomes if o.status in ("failed", "not-exercised", "error")]
     held = not bad
-    # Rejections are not failures here: with reordering on, a stale sequence is rightly refused
-    # (409). What matters is that nothing failed and everything converged.
-    verdict = "PASS" if held and (result is None or result.converged) else "FAIL"
+    # Rejections are not failures in themselves: with reordering on, a stale sequence is rightly
+    # refused (409). The replay's verdict says which answers are expected and which are not.
+    replay_passed, replay_line = result.verdict() if result is not None else (True, "")
+    verdict = "PASS" if held and replay_passed else "FAIL"
     partial = [o.id for o in outcomes if o.status == "passed" and not o.complete]
-    lines = [
-        f"Properties: all {len(outcomes)} held."
-        if held
-        else f"Properties: {len(bad)} of {len(outcomes)} did not hold: "
-        + ", ".join(o.id for o in bad)
-        + ".",
-    ]
+    lines = []
+    if checked:
+        lines.append(
+            f"Properties: all {len(outcomes)} held."
+            if held
+            else f"Properties: {len(bad)} of {len(outcomes)} did not hold: "
+            + ", ".join(o.id for o in bad)
+            + "."
+        )
     if partial:
         lines.append(
             f"Partly covered (they hold for what was tried; a larger budget tries the rest): "
@@ -337,24 +463,27 @@ def html_report(
         )
     if result is None:
         lines.append("Replay: not run.")
-    elif not result.read_back:
-        lines.append(
-            f"Replay: {result.delivered} of {result.events} events delivered; not read back."
-        )
     else:
-        word = "converged" if result.converged else "did not converge"
-        lines.append(
-            f"Replay: {word} ({result.participants_converged} of "
-            f"{result.participants_checked} participants)."
-        )
-    if result is not None and (result.failed or result.rejected):
-        lines.append(f"Replay: {result.rejected} events rejected, {result.failed} failed.")
+        lines.append(f"Replay: {replay_line}.")
+        if not result.read_back:
+            lines.append("Replay: delivered; convergence not read back.")
+        else:
+            word = "converged" if result.converged else "did not converge"
+            lines.append(
+                f"Replay: {word} ({result.participants_converged} of "
+                f"{result.participants_checked} participants)."
+            )
+        if result.failed or result.rejected:
+            lines.append(
+                f"Replay: {result.rejected} events rejected, {result.failed} failed "
+                "(each kind explained below)."
+            )
     kind = "reference target started by callbacksim" if started_reference else "external target"
     config = [("target", f"{target} ({kind})")] + [
         (k, v if isinstance(v, str) else json.dumps(v, default=str, sort_keys=True))
         for k, v in settings.items()
     ]
-    title = f"callbacksim run: {verdict}"
+    title = f"callbacksim {'run' if checked else 'replay'}: {verdict}"
     picture = to_svg(lifecycle) if lifecycle is not None else _no_data("lifecycle", "Lifecycle")
     charts = (
         latency_svg(result.latency_histogram, result.latency_ms)
@@ -371,16 +500,17 @@ def html_report(
         f'<p class="banner {"ok" if verdict == "PASS" else "bad"}" id="verdict">'
         f"{escape(verdict)}</p>\n"
         + "".join(f'<p class="summary">{escape(t)}</p>' for t in lines)
-        + "\n<h2>Target and settings</h2>\n"
+        + "\n"
+        + _made(made)
+        + "<h2>Target and settings</h2>\n"
         + _table(config, "settings")
-        + "\n<h2>Property checks</h2>\n"
-        + _checks(outcomes, target)
+        + _faults(faults)
+        + (("\n<h2>Property checks</h2>\n" + _checks(outcomes, target)) if checked else "")
         + "\n<h2>Replay</h2>\n"
         + _replay(result)
         + "\n<h2>Charts</h2>\n"
         + "\n".join(charts)
-        + "\n<h2>A lifecycle</h2>\n"
-        + picture
+        + (("\n<h2>A lifecycle</h2>\n" + picture) if lifecycle is not None or checked else "")
         + "\n</body></html>\n"
     )
 
@@ -390,10 +520,12 @@ def write_report(
     *,
     target: str,
     started_reference: bool,
-    outcomes: list[Outcome],
+    outcomes: list[Outcome] | None,
     result: ReplayResult | None,
     lifecycle: Lifecycle | None,
     settings: dict[str, Any],
+    faults: Mapping[str, float] | None = None,
+    made: Made | None = None,
 ) -> Path:
     """Write `html_report` to ``path`` (UTF-8), creating its directories; return the path."""
     out = Path(path)
@@ -405,6 +537,8 @@ def write_report(
         result=result,
         lifecycle=lifecycle,
         settings=settings,
+        faults=faults,
+        made=made,
     )
     out.write_text(page, encoding="utf-8")
     return out

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from callbacksim.load.thresholds import Verdict
     from callbacksim.reconstruct import Invalid
     from callbacksim.simulator.properties import Outcome
-    from callbacksim.simulator.replay import ReplayResult
+    from callbacksim.simulator.replay import ReplayConfig, ReplayResult
 
 __all__ = [
     "CheckReporter",
@@ -29,7 +29,10 @@ __all__ = [
     "load_line",
     "load_summary",
     "profile_comparison",
+    "replay_names",
+    "replay_start",
     "replay_summary",
+    "replay_verdict",
 ]
 
 
@@ -185,8 +188,25 @@ def junit_xml(outcomes: list[Outcome], url: str) -> bytes:
     return data
 
 
+_MARKS = {"expected": "[green]expected[/green]", "warning": "[yellow]warning[/yellow]"}
+
+
+def replay_start(
+    what: str, url: str, adapter: str, cfg: ReplayConfig, console: Console, *, command: str
+) -> None:
+    """The line a replay starts with: what it sends, where, how, and where its ledger goes."""
+    faults = ", ".join(f"{k} {v:g}" for k, v in cfg.faults.to_json().items() if v) or "none"
+    ledger = "none" if cfg.ledger is None else f"{cfg.ledger}{' (resumed)' if cfg.resume else ''}"
+    console.print(
+        f"[bold]callbacksim {command}[/bold]: {what} to {url} (adapter {adapter}), concurrency "
+        f"{cfg.concurrency}, faults: {faults}, ledger: {ledger}",
+        soft_wrap=True,
+    )
+
+
 def replay_summary(result: ReplayResult, console: Console) -> None:
-    """Counts by outcome, speed, latency percentiles and convergence of a replay."""
+    """Counts by outcome, speed, latency, every answer that was not 2xx explained, the first
+    rejected events, latency by request name, and convergence of a replay."""
     table = Table(title="replay", show_header=False)
     table.add_column("what")
     table.add_column("value", justify="right")
@@ -234,8 +254,68 @@ def replay_summary(result: ReplayResult, console: Console) -> None:
         done = f"{result.conversations:,} conversations done"
         table.add_row("stopped", f"by {result.stopped}, {done}{left}")
     console.print(table)
+    if result.names:
+        console.print(replay_names(result))
+    explained = result.explained()
+    if explained:
+        console.print("answers that were not 2xx:")
+        for e in explained:
+            mark = _MARKS.get(e.severity, "[red]error[/red]")
+            console.print(f"  {mark} [bold]{e.what}[/bold] x{e.count:,}: ", end="")
+            console.print(e.why, markup=False, soft_wrap=True)
+    if result.rejected_events:
+        shown = result.rejected_events[:5]
+        more = result.rejected or len(result.rejected_events)
+        console.print(f"first rejected events ({len(shown)} of {more:,}):")
+        for r in shown:
+            console.print(
+                f"  {r['status']} {r['conversationId']}/{r['participantId']} "
+                f"sequence {r['sequence']}: {_one_line(r['body'], 160)}",
+                markup=False,
+                soft_wrap=True,
+            )
     for problem in result.not_converged[:5]:
-        console.print(f"  not converged: {problem}", markup=False)
+        console.print(f"  not converged: {problem}", markup=False, soft_wrap=True)
+
+
+def replay_names(result: ReplayResult) -> Table:
+    """Requests, failures and latency by request name (as Locust shows them)."""
+    latency = Table(title="latency by request name (ms)")
+    for column in ("request", "count", "failures", "p50", "p90", "p99", "max"):
+        latency.add_column(
+            column,
+            justify="left" if column == "request" else "right",
+            no_wrap=True,
+        )
+    all_ = {
+        "requests": result.requests,
+        "failures": sum(n["failures"] for n in result.names.values()),
+        "latency_ms": result.latency_ms,
+    }
+    for name, stats in [*result.names.items(), ("all", all_)]:
+        lat = stats["latency_ms"]
+        latency.add_row(
+            name,
+            f"{stats['requests']:,}",
+            f"{stats['failures']:,}",
+            *(f"{lat.get(k, 0.0):.1f}" for k in ("p50", "p90", "p99", "max")),
+        )
+    return latency
+
+
+def replay_verdict(result: ReplayResult, console: Console, *, command: str = "replay") -> bool:
+    """The replay's one-line verdict (as ``check`` ends); True when it passed."""
+    passed, line = result.verdict()
+    colour = "green" if passed else "red"
+    word, _, rest = line.partition(":")
+    console.print(f"\ncallbacksim {command}: [bold {colour}]{word}[/bold {colour}]:", end="")
+    console.print(rest, markup=False, soft_wrap=True)
+    return passed
+
+
+def _one_line(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def import_invalid(where: str, conversation: str, invalid: Invalid, out: TextIO) -> None:
