@@ -245,6 +245,30 @@ def test_mixed_round_trip_through_validate(mixed: tuple[Path, Run], tmp_path: Pa
     )
 
 
+@pytest.mark.parametrize("change", ["fewer", "more"])
+def test_labels_that_are_not_the_fixtures_are_refused(
+    mixed: tuple[Path, Run], tmp_path: Path, change: str
+) -> None:
+    """Labels beside a fixture with fewer or more labels than records belong to another file:
+    validate says so and exits 2, rather than judge records against the wrong request paths."""
+    where, _ = mixed
+    records = (where / "mixed.jsonl").read_bytes().splitlines(keepends=True)
+    labels = (where / "mixed.labels.jsonl").read_bytes().splitlines(keepends=True)
+    if change == "fewer":
+        labels = labels[:-1]
+    else:
+        records = records[:-1]
+    (tmp_path / "f.jsonl").write_bytes(b"".join(records))
+    (tmp_path / "f.labels.jsonl").write_bytes(b"".join(labels))
+    run = run_cli("validate", "f.jsonl", cwd=tmp_path)
+    assert run.code == 2
+    err = run.err
+    assert len(run.err_lines) == 1, err
+    assert f"f.labels.jsonl has {'1,499 label(s)' if change == 'fewer' else 'more labels'}" in err
+    assert "are not this fixture's" in err
+    assert "Traceback" not in err
+
+
 def test_rerun_elsewhere_other_tz_clock_ahead_is_byte_identical(
     mixed: tuple[Path, Run], tmp_path: Path
 ) -> None:

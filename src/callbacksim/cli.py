@@ -340,7 +340,7 @@ def _tell(reading: ParticipantRecords) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from callbacksim.jobs.fixtures import labels_beside, path_ids
+    from callbacksim.jobs.fixtures import PathIds, labels_beside
 
     out: TextIO = sys.stdout
     tally = Tally()
@@ -354,28 +354,35 @@ def _validate(args: argparse.Namespace) -> int:
             labelled.append(label_path.name)
         else:
             bare += 1
-        with open_source(source) as stream:
-            records = _participants(stream, name, args)
-            results = judge(
-                name,
-                records.items(),
-                edition=args.edition,
-                rules=args.rules,
-                tally=tally,
-                valid=as_json,
-                path_ids=path_ids(label_path) if label_path is not None else None,
-            )
-            try:
-                for result in results:
-                    if as_json:
-                        out.write(orjson.dumps(result.to_json()).decode() + "\n")
-                    else:
-                        _print_result(result, out)
-            except JsonError as exc:
-                out.flush()
-                msg = f"{name}: {exc}"
-                raise UsageError(msg) from None
-        _tell(records)
+        ids = PathIds(label_path, name) if label_path is not None else None
+        try:
+            with open_source(source) as stream:
+                records = _participants(stream, name, args)
+                results = judge(
+                    name,
+                    records.items(),
+                    edition=args.edition,
+                    rules=args.rules,
+                    tally=tally,
+                    valid=as_json,
+                    path_ids=ids,
+                )
+                try:
+                    for result in results:
+                        if as_json:
+                            out.write(orjson.dumps(result.to_json()).decode() + "\n")
+                        else:
+                            _print_result(result, out)
+                except JsonError as exc:
+                    out.flush()
+                    msg = f"{name}: {exc}"
+                    raise UsageError(msg) from None
+            _tell(records)
+            if ids is not None:
+                ids.finish()
+        finally:
+            if ids is not None:
+                ids.close()
     total, invalid = tally.total, tally.invalid
     if not as_json:
         verdict = "all valid" if not invalid else f"{invalid} invalid"

@@ -63,7 +63,10 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
             "replay http://127.0.0.1:8080 --lifecycles 1000 --seed 3 --duplicates 0.05 "
             "--reorder 0.05 --ledger run.ledger.jsonl",
         ),
-        ("a file of conversations", "replay http://127.0.0.1:8080 conversations.jsonl"),
+        (
+            "a file of conversations, with an HTML report",
+            "replay http://127.0.0.1:8080 conversations.jsonl --html replay.html",
+        ),
         (
             "on the conversations' own timeline, ten thousand times faster",
             "replay http://127.0.0.1:8080 --lifecycles 20 --time-factor 0.0001",

@@ -48,11 +48,11 @@ from callbacksim.rules import RuleSet, rule_ids
 __all__ = [
     "Labelled",
     "Mode",
+    "PathIds",
     "iter_fixture",
     "labels_beside",
     "load_labelled",
     "participant_records",
-    "path_ids",
     "valid_only",
 ]
 
@@ -240,14 +240,59 @@ def labels_beside(source: str) -> Path | None:
     return label_path if label_path.is_file() else None
 
 
-def path_ids(label_path: Path) -> Iterator[str | None]:
-    """The request path's participant id of each record, in order, from its labels (None where a
-    label gives none): what ``id.matches-path`` is judged against. Read a line at a time."""
-    with label_path.open("rb") as lines:
-        for line in lines:
+class PathIds:
+    """The request path's participant id of each record of a fixture, in order, from its labels
+    (None where a label gives none): what ``id.matches-path`` is judged against. Read a line at a
+    time. Labels that are not the fixture's are refused (`UsageError`): asked for an id past the
+    last label, or `finish` finding labels left over."""
+
+    def __init__(self, label_path: Path, fixture: str) -> None:
+        self.path = label_path
+        self._fixture = fixture
+        self._lines = label_path.open("rb")
+        self.count = 0
+
+    def __iter__(self) -> PathIds:
+        return self
+
+    def _next_label(self) -> tuple[bool, str | None]:
+        for line in self._lines:
             if line.strip():
-                label = orjson.loads(line)
-                yield label.get("pathId") if isinstance(label, dict) else None
+                try:
+                    label = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    self.close()
+                    msg = f"{self.path}: label {self.count + 1} is not JSON; regenerate the fixture"
+                    raise UsageError(msg) from None
+                self.count += 1
+                return True, label.get("pathId") if isinstance(label, dict) else None
+        return False, None
+
+    def __next__(self) -> str | None:
+        found, path_id = self._next_label()
+        if not found:
+            self.close()
+            msg = (
+                f"{self.path} has {self.count:,} label(s) but {self._fixture} has more records: "
+                "the labels are not this fixture's; regenerate it, or move the labels file away"
+            )
+            raise UsageError(msg)
+        return path_id
+
+    def finish(self) -> None:
+        """`UsageError` if labels are left over once every record was judged; closes the file."""
+        found, _ = self._next_label()
+        self.close()
+        if found:
+            msg = (
+                f"{self.path} has more labels than {self._fixture} has records "
+                f"({self.count - 1:,}): the labels are not this fixture's; regenerate it, or move "
+                "the labels file away"
+            )
+            raise UsageError(msg)
+
+    def close(self) -> None:
+        self._lines.close()
 
 
 def load_labelled(path: str | Path, *, kind: str | None = None) -> list[Any]:

@@ -40,6 +40,7 @@ from locust.exception import CatchResponseError
 from callbacksim.load.plan import LoadSettings, Model, conversation, shares
 from callbacksim.load.results import WorkerTally
 from callbacksim.simulator.adapters import Adapter, Delivery, load_adapter
+from callbacksim.simulator.answers import failure_of as is_failure
 from callbacksim.simulator.client import Request, Response
 from callbacksim.simulator.convergence import ConversationVerdict, verify_conversation
 from callbacksim.simulator.faults import plan_deliveries, split_lost
@@ -88,15 +89,15 @@ def send(client: HTTPClient, method: str, path: str, body: bytes | None, headers
 
 
 def failure_of(response: Response) -> str | None:
-    """Why a load request failed, or None: no answer, a 5xx, or a 4xx other than 409 (a stale
-    sequence, rightly refused when deliveries overtake each other)."""
+    """Why a load request failed (`callbacksim.simulator.answers.failure_of` says which do), or
+    None."""
     status = response.status
+    if not is_failure(status):
+        return None
     if status is None:
         error = response.error or "no answer"
         return f"no answer ({error.partition(':')[0]})"
-    if status >= 500 or (status >= 400 and status != 409):
-        return f"HTTP {status}"
-    return None
+    return f"HTTP {status}"
 
 
 def _rss_mb() -> float:

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 import attrs
+import orjson
 
 from callbacksim.model import Edition
 from callbacksim.semantic import differences
@@ -116,7 +117,7 @@ async def verify_conversation(
             problems.append(Problem(ProblemKind.DIFFERS, cid, pid, what, "200", got.describe()))
         elif diff:
             what = f"{final.get('purpose')} participant is not its last snapshot"
-            expected = f"its last snapshot (state {state!r})"
+            expected = f"its last snapshot (state {orjson.dumps(state).decode()})"
             problems.append(
                 Problem(ProblemKind.DIFFERS, cid, pid, what, expected, "; ".join(diff[:5]))
             )
