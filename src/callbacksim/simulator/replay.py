@@ -226,6 +226,15 @@ class ReplayResult:
             explained=self.explained(),
         )
 
+    def name_rows(self) -> list[tuple[str, dict[str, Any]]]:
+        """`names` in order, then an ``all`` row over every request (what the views show)."""
+        every = {
+            "requests": self.requests,
+            "failures": sum(n["failures"] for n in self.names.values()),
+            "latency_ms": self.latency_ms,
+        }
+        return [*self.names.items(), ("all", every)]
+
     @property
     def differing(self) -> int:
         """Conversations read back whose data is not their final snapshots."""

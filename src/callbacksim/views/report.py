@@ -321,13 +321,8 @@ def _names(result: ReplayResult) -> str:
         return ""
     keys = ("p50", "p90", "p99", "max")
     head = "".join(f"<th>{h}</th>" for h in ("request", "requests", "failures", *keys))
-    every = {
-        "requests": result.requests,
-        "failures": sum(n["failures"] for n in result.names.values()),
-        "latency_ms": result.latency_ms,
-    }
     rows = []
-    for name, st in [*result.names.items(), ("all", every)]:
+    for name, st in result.name_rows():
         cells = "".join(
             f'<td class="n">{_num(round(st["latency_ms"].get(k, 0.0), 3))}</td>' for k in keys
         )

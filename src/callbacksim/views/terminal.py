@@ -287,12 +287,7 @@ def replay_names(result: ReplayResult) -> Table:
             justify="left" if column == "request" else "right",
             no_wrap=True,
         )
-    all_ = {
-        "requests": result.requests,
-        "failures": sum(n["failures"] for n in result.names.values()),
-        "latency_ms": result.latency_ms,
-    }
-    for name, stats in [*result.names.items(), ("all", all_)]:
+    for name, stats in result.name_rows():
         lat = stats["latency_ms"]
         latency.add_row(
             name,
