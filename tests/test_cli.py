@@ -148,9 +148,21 @@ def test_show_writes_svg_and_html_and_the_same_seed_draws_the_same(
         f"wrote a page of conversation {out.split()[6]} to {html}",
     ]
     assert ET.parse(svg).getroot().tag == f"{SVG}svg"
-    assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    page = html.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    # The page says which callbacksim drew it and the command that draws it again (no time).
+    made = ET.fromstring(page).find(".//p[@class='made']")
+    assert made is not None
+    assert made.findtext("span[@class='version']") == __version__
+    command = made.findtext("code[@class='reproduce']")
+    assert command == f"callbacksim show 7 --edition sdk-269 --svg {svg} --html {html}"
     assert _run(capsys, "show", "7", "--edition", "sdk-269", "--svg", again)[0] == 0
     assert again.read_bytes() == svg.read_bytes()
+    page_again = tmp_path / "c.html"
+    assert _run(capsys, "show", "7", "--edition", "sdk-269", "--html", page_again)[0] == 0
+    assert page_again.read_text(encoding="utf-8") == page.replace(
+        f"--svg {svg} --html {html}", f"--html {page_again}"
+    )
 
 
 def test_show_starts_at_the_epoch_and_reads_the_profile(

@@ -521,7 +521,7 @@ def _show(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from callbacksim.generation.chooser import RandomChooser
-    from callbacksim.generation.lifecycle import lifecycles_from_events, simulate
+    from callbacksim.generation.lifecycle import Lifecycle, lifecycles_from_events, simulate
     from callbacksim.generation.profile import build_profile
     from callbacksim.views.picture import draw_terminal, to_html, to_svg
 
@@ -548,7 +548,12 @@ def _show(args: argparse.Namespace) -> int:
             require=tuple(args.path or ()),
         )
     plan = not args.file  # a file of events carries no plan
-    for path, draw, what in ((args.svg, to_svg, "an SVG picture"), (args.html, to_html, "a page")):
+    command = _command(args)
+
+    def page(lc: Lifecycle, *, show_plan: bool) -> str:
+        return to_html(lc, show_plan=show_plan, version=__version__, command=command)
+
+    for path, draw, what in ((args.svg, to_svg, "an SVG picture"), (args.html, page, "a page")):
         if path:
             try:
                 Path(path).write_text(draw(lifecycle, show_plan=plan), encoding="utf-8")
@@ -868,6 +873,11 @@ def _replay(args: argparse.Namespace) -> int:
     return 0 if passed else 1
 
 
+def _command(args: argparse.Namespace) -> str:
+    """The command line that runs this command again (shell-quoted)."""
+    return shlex.join(["callbacksim", *args.argv])
+
+
 def _made(args: argparse.Namespace) -> Made:
     """When and how a report is made: the time (UTC, read here, at the edge), the version and
     the command that reproduces the run."""
@@ -878,7 +888,7 @@ def _made(args: argparse.Namespace) -> Made:
     return Made(
         at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         version=__version__,
-        command=shlex.join(["callbacksim", *args.argv]),
+        command=_command(args),
     )
 
 

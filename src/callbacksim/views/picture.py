@@ -464,8 +464,16 @@ def _changes(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> list
     return out
 
 
-def to_html(lifecycle: Lifecycle, *, show_plan: bool = True) -> str:
-    """A standalone page (no scripts, nothing external): the SVG, then a table of every event."""
+def to_html(
+    lifecycle: Lifecycle,
+    *,
+    show_plan: bool = True,
+    version: str | None = None,
+    command: str | None = None,
+) -> str:
+    """A standalone page (no scripts, nothing external): the SVG, then a table of every event;
+    with ``version`` and ``command``, a last line saying which callbacksim drew it and the command
+    that draws it again (no time: the same command gives the same page)."""
     lanes = {ln.participant_id: ln for ln in segments(lifecycle)}
     title = _title(lifecycle, axis(lifecycle, list(lanes.values())), show_plan)
     t0 = lifecycle.events[0].time_ms if lifecycle.events else 0
@@ -500,5 +508,17 @@ def to_html(lifecycle: Lifecycle, *, show_plan: bool = True) -> str:
         f"{to_svg(lifecycle, show_plan=show_plan)}<h2>Events</h2>"
         f"<table><thead><tr>{head}</tr></thead><tbody>\n"
         + "\n".join(rows)
-        + "\n</tbody></table></body></html>\n"
+        + "\n</tbody></table>"
+        + _provenance(version, command)
+        + "</body></html>\n"
     )
+
+
+def _provenance(version: str | None, command: str | None) -> str:
+    if version is None and command is None:
+        return ""
+    by = f'Drawn by callbacksim <span class="version">{escape(version)}</span>. ' if version else ""
+    again = (
+        f'Draw it again with: <code class="reproduce">{escape(command)}</code>' if command else ""
+    )
+    return f'\n<p class="made">{by}{again}</p>'
