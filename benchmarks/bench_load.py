@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 
 import orjson
+import stubs
 
 from callbacksim.load.plan import Ramp
 
@@ -44,27 +45,6 @@ OPEN_SECONDS = 6 * SECONDS
 USERS = 32
 OPEN_RATE = 50.0
 ROUNDS = 2
-
-AIOHTTP_TARGET = """
-import asyncio, sys
-from aiohttp import web
-
-async def anything(request):
-    await request.read()
-    return web.Response(status=200)
-
-async def main():
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", anything)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0, backlog=1024).start()
-    print(runner.addresses[0][1], flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    await runner.cleanup()
-
-asyncio.run(main())
-"""
 
 RAW_TARGET = """
 import asyncio, sys
@@ -125,28 +105,6 @@ def pinned(cpu: int | None):  # type: ignore[no-untyped-def]
     return lambda: os.sched_setaffinity(0, {cpu})
 
 
-def start_target(code: str, cpu: int | None) -> tuple[subprocess.Popen[str], str]:
-    target = subprocess.Popen(
-        [sys.executable, "-c", code],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        preexec_fn=pinned(cpu),
-    )
-    assert target.stdout is not None
-    return target, f"http://127.0.0.1:{int(target.stdout.readline())}"
-
-
-def stop(target: subprocess.Popen[str]) -> None:
-    assert target.stdin is not None
-    target.stdin.close()
-    try:
-        target.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        target.kill()
-        target.wait()
-
-
 def steady_rps(prefix: Path, users: int, skip: int = 2) -> float:
     """Requests per second over the history rows at full users, the first ``skip`` dropped."""
     with Path(f"{prefix}_stats_history.csv").open(newline="") as handle:
@@ -161,6 +119,9 @@ def steady_rps(prefix: Path, users: int, skip: int = 2) -> float:
     first, last = rows[0], rows[-1]
     seconds = int(last["Timestamp"]) - int(first["Timestamp"])
     requests = int(last["Total Request Count"]) - int(first["Total Request Count"])
+    if not requests or not seconds:
+        msg = f"no requests counted at full users in {prefix}_stats_history.csv; run longer"
+        raise SystemExit(msg)
     return requests / seconds
 
 
@@ -264,17 +225,15 @@ def scheduled_arrivals(seed: int, rate: float, seconds: float) -> int:
 
 
 def main() -> None:
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    mine = cpus[0] if cpus else None
-    other = cpus[1] if len(cpus) > 1 else None
+    mine, other = stubs.cpus()
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         work = Path(tmp)
         (work / "bare.py").write_text(BARE_LOCUSTFILE)
 
         print("== 1. closed model, 32 users, one Locust process each (lifecycle vs bare PUT)")
         print(f"  locust on CPU {mine}, trivial aiohttp target on CPU {other}; {SECONDS} s rounds")
-        target, url = start_target(AIOHTTP_TARGET, other)
+        target, url = stubs.start(stubs.ANSWER_200, other)
         bare: list[float] = []
         ours: list[float] = []
         try:
@@ -285,12 +244,12 @@ def main() -> None:
                 print(f"  round {n + 1}: lifecycle load    {ours[-1]:>8,.0f} requests/s")
 
         finally:
-            stop(target)
+            stubs.stop(target)
         b, o = statistics.median(bare), statistics.median(ours)
 
         print("== 2. two worker processes vs one (32 users per worker)")
         print("  target: a minimal asyncio HTTP/1.1 server (200, empty body), unpinned")
-        target, url = start_target(RAW_TARGET, None)
+        target, url = stubs.start(RAW_TARGET)
         try:
             one, one_cpu = distributed(url, 1, work)
             print(f"  one worker:  {one:>8,.0f} requests/s ({one_cpu:.2f} CPUs used by Locust)")
@@ -321,7 +280,7 @@ def main() -> None:
                 OPEN_SECONDS + 90,
             )
         finally:
-            stop(target)
+            stubs.stop(target)
         open_run = orjson.loads(results.read_bytes())
 
     print(f"== results (load average after: {os.getloadavg()[0]:.1f})")

@@ -25,66 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import stubs
+
 SMALL, LARGE = (int(sys.argv[1]), int(sys.argv[2])) if len(sys.argv) > 2 else (20_000, 100_000)
 MILLION = 1_000_000
 LIMIT_MB = 300
-
-TARGET = """
-import asyncio, sys
-import orjson
-from aiohttp import web
-
-store = {}
-
-async def put(request):
-    cid, pid = request.match_info["cid"], request.match_info["pid"]
-    body = await request.read()
-    sequence = int(request.headers.get("X-Sequence", "0"))
-    participants = store.setdefault(cid, {})
-    if pid not in participants or participants[pid][0] < sequence:
-        participants[pid] = (sequence, body)
-    return web.json_response({"ok": True})
-
-async def get(request):
-    found = store.get(request.match_info["cid"], {}).get(request.match_info["pid"])
-    if found is None:
-        return web.json_response({"error": "none"}, status=404)
-    return web.Response(body=found[1], content_type="application/json")
-
-async def listing(request):
-    participants = store.pop(request.match_info["cid"], {})
-    parsed = [orjson.loads(body) for _, body in participants.values()]
-    return web.json_response({"participants": parsed})
-
-async def health(request):
-    return web.json_response({"status": "ok"})
-
-async def main():
-    app = web.Application()
-    app.router.add_put("/conversations/{cid}/participants/{pid}", put)
-    app.router.add_get("/conversations/{cid}/participants/{pid}", get)
-    app.router.add_get("/conversations/{cid}", listing)
-    app.router.add_get("/health", health)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0, backlog=1024).start()
-    print(runner.addresses[0][1], flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    await runner.cleanup()
-
-asyncio.run(main())
-"""
-
-
-def start_target(cpu: int | None) -> tuple[subprocess.Popen[str], str]:
-    target = subprocess.Popen(
-        [sys.executable, "-c", TARGET], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    assert target.stdout is not None
-    port = int(target.stdout.readline())
-    if cpu is not None:
-        os.sched_setaffinity(target.pid, {cpu})
-    return target, f"http://127.0.0.1:{port}"
 
 
 def measured(argv: list[str], *, stop_at: tuple[Path, int] | None = None) -> tuple[int, float, str]:
@@ -133,22 +78,15 @@ def one_size(url: str, n: int, workdir: Path) -> tuple[int, int]:
 
 
 def main() -> None:
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    other = cpus[1] if len(cpus) > 1 else None
-    target, url = start_target(other)
+    _, other = stubs.cpus()
+    target, url = stubs.start(stubs.FORGETFUL, other)
     print("== peak memory of replay (generated lifecycles, verification, a ledger)")
     try:
         with tempfile.TemporaryDirectory(prefix="callbacksim-bench-") as tmp:
             small = one_size(url, SMALL, Path(tmp))
             large = one_size(url, LARGE, Path(tmp))
     finally:
-        assert target.stdin is not None
-        target.stdin.close()
-        try:
-            target.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            target.kill()
-            target.wait()
+        stubs.stop(target)
     for name, a, b in (("replay", small[0], large[0]), ("--resume", small[1], large[1])):
         slope = (b - a) / (LARGE - SMALL)
         predicted = (b + slope * (MILLION - LARGE)) / 2**20

@@ -24,7 +24,6 @@ import asyncio
 import itertools
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import aiohttp
 import attrs
+import stubs
 
 from callbacksim.codec import dumps_payload
 from callbacksim.generation.lifecycle import Lifecycle, LifecycleStream
@@ -46,28 +46,6 @@ ROUNDS = 3
 BODY_BYTES = 2048
 TARGET_RATIO = 0.9
 
-TARGET = """
-import asyncio, sys
-from aiohttp import web
-
-async def put(request):
-    await request.read()
-    return web.Response(status=200)
-
-async def main():
-    app = web.Application()
-    app.router.add_route("PUT", "/{tail:.*}", put)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0, backlog=1024).start()
-    print(runner.addresses[0][1], flush=True)
-    # Serve until the benchmark closes stdin.
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    await runner.cleanup()
-
-asyncio.run(main())
-"""
-
 
 def padded(lc: Lifecycle) -> Lifecycle:
     """The lifecycle with every snapshot padded (a ``notes`` field) to about 2 KB of JSON."""
@@ -77,17 +55,6 @@ def padded(lc: Lifecycle) -> Lifecycle:
         notes = "n" * max(0, BODY_BYTES - size - len(',"notes":""'))
         events.append(attrs.evolve(e, participant={**e.participant, "notes": notes}))
     return attrs.evolve(lc, events=tuple(events))
-
-
-def start_target(cpu: int | None) -> tuple[subprocess.Popen[str], str]:
-    target = subprocess.Popen(
-        [sys.executable, "-c", TARGET], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    assert target.stdout is not None
-    port = int(target.stdout.readline())
-    if cpu is not None:
-        os.sched_setaffinity(target.pid, {cpu})
-    return target, f"http://127.0.0.1:{port}"
 
 
 async def bare_loop(url: str, requests: list[tuple[str, bytes, dict[str, str]]]) -> float:
@@ -124,9 +91,7 @@ def replay_round(url: str, lifecycles: list[Lifecycle], events: int) -> float:
 
 
 def main() -> None:
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    mine = cpus[0] if cpus else None
-    other = cpus[1] if len(cpus) > 1 else None
+    mine, other = stubs.cpus()
     if mine is not None:
         os.sched_setaffinity(0, {mine})
 
@@ -141,7 +106,7 @@ def main() -> None:
     n = len(requests)
     mean_body = statistics.mean(len(body) for _, body, _ in requests)
 
-    target, url = start_target(other)
+    target, url = stubs.start(stubs.ANSWER_200, other)
     print("== replay throughput against a minimal target (PUT -> 200)")
     print(f"  lifecycles {N}, requests {n:,} per round, mean body {mean_body:,.0f} bytes")
     print(
@@ -172,13 +137,7 @@ def main() -> None:
                 f"({ours_cpu[-1]:.0f} us CPU per request)"
             )
     finally:
-        assert target.stdin is not None
-        target.stdin.close()
-        try:
-            target.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            target.kill()
-            target.wait()
+        stubs.stop(target)
     b, o = statistics.median(bare), statistics.median(ours)
     ratio = o / b
     verdict = "OK" if ratio >= TARGET_RATIO else "BELOW TARGET"

@@ -42,6 +42,7 @@ from pathlib import Path
 
 import aiohttp
 import orjson
+import stubs
 
 from callbacksim.generation.lifecycle import LifecycleStream
 from callbacksim.generation.participants import ANCHOR_MS
@@ -52,10 +53,9 @@ CONCURRENCY = 32
 ROUNDS = 3
 TARGET_RATIO = 0.8
 
-BARE = r"""
-import asyncio, sqlite3, sys
-import orjson
-from aiohttp import web
+BARE = stubs.serving(
+    r"""
+import sqlite3
 
 db = sqlite3.connect(sys.argv[1], isolation_level=None, check_same_thread=False)
 db.execute("PRAGMA journal_mode = WAL")
@@ -103,19 +103,9 @@ async def put(request):
         raise
     status, kept, outcome = result
     return answer(status, cid, pid, kept, outcome)
-
-async def main():
-    app = web.Application()
-    app.router.add_route("PUT", "/conversations/{cid}/participants/{pid}", put)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0, backlog=1024).start()
-    print(runner.addresses[0][1], flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    await runner.cleanup()
-
-asyncio.run(main())
-"""
+""",
+    ['app.router.add_route("PUT", "/conversations/{cid}/participants/{pid}", put)'],
+)
 
 REFERENCE = r"""
 import sys
@@ -149,16 +139,7 @@ class Target:
 
     def __init__(self, name: str, script: str, db: Path, cpu: int | None) -> None:
         self.name = name
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", script, str(db)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        self.url = f"http://127.0.0.1:{int(self.proc.stdout.readline())}"
-        if cpu is not None:
-            os.sched_setaffinity(self.proc.pid, {cpu})
+        self.proc, self.url = stubs.start(script, cpu, (str(db),))
 
     def cpu(self) -> float:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -212,9 +193,7 @@ def commit_rate(directory: Path, n: int = 500) -> float:
 
 
 def main() -> None:
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    mine = cpus[0] if cpus else None
-    other = cpus[1] if len(cpus) > 1 else None
+    mine, other = stubs.cpus()
     if mine is not None:
         os.sched_setaffinity(0, {mine})
     rounds = [conversations(100 + i, N) for i in range(ROUNDS + 1)]

@@ -11,8 +11,6 @@ of a verification), so the target itself holds only the conversations in flight.
 from __future__ import annotations
 
 import gc
-import subprocess
-import sys
 import tracemalloc
 import weakref
 from collections.abc import Iterator
@@ -20,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import stubs
 
 from callbacksim.generation.lifecycle import Event, Lifecycle, Plan
 from callbacksim.generation.participants import ANCHOR_MS
@@ -27,75 +26,16 @@ from callbacksim.simulator.adapters import StoreAdapter
 from callbacksim.simulator.client import HttpClient
 from callbacksim.simulator.replay import ReplayConfig, ReplayResult, replay
 
-FORGETFUL_TARGET = """
-import asyncio, sys
-import orjson
-from aiohttp import web
-
-store = {}
-
-async def put(request):
-    cid, pid = request.match_info["cid"], request.match_info["pid"]
-    body = await request.read()
-    sequence = int(request.headers.get("X-Sequence", "0"))
-    participants = store.setdefault(cid, {})
-    if pid not in participants or participants[pid][0] < sequence:
-        participants[pid] = (sequence, body)
-    return web.json_response({"ok": True})
-
-async def get(request):
-    found = store.get(request.match_info["cid"], {}).get(request.match_info["pid"])
-    if found is None:
-        return web.json_response({"error": "none"}, status=404)
-    return web.Response(body=found[1], content_type="application/json")
-
-async def listing(request):
-    participants = store.pop(request.match_info["cid"], {})
-    parsed = [orjson.loads(body) for _, body in participants.values()]
-    return web.json_response({"participants": parsed})
-
-async def health(request):
-    return web.json_response({"status": "ok"})
-
-async def main():
-    app = web.Application()
-    app.router.add_put("/conversations/{cid}/participants/{pid}", put)
-    app.router.add_get("/conversations/{cid}/participants/{pid}", get)
-    app.router.add_get("/conversations/{cid}", listing)
-    app.router.add_get("/health", health)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    print(runner.addresses[0][1], flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    await runner.cleanup()
-
-asyncio.run(main())
-"""
-"""A correct store that forgets a conversation once its listing is read (the last read of a
-verification): it holds only the conversations in flight. A process of its own, so that only the
-replay is measured; it serves until its standard input closes."""
-
 
 @contextmanager
 def forgetful_target() -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-c", FORGETFUL_TARGET],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    """`stubs.FORGETFUL` (a correct store that forgets a conversation once its listing is read,
+    the last read of a verification), a process of its own so that only the replay is measured."""
+    process, url = stubs.start(stubs.FORGETFUL)
     try:
-        assert process.stdout is not None
-        yield f"http://127.0.0.1:{int(process.stdout.readline())}"
+        yield url
     finally:
-        assert process.stdin is not None
-        process.stdin.close()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stubs.stop(process)
 
 
 def conversations(n: int) -> Iterator[Lifecycle]:
