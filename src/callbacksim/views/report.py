@@ -319,23 +319,33 @@ def _explained(result: ReplayResult) -> str:
 def _names(result: ReplayResult) -> str:
     if not result.names:
         return ""
-    keys = ("p50", "p90", "p99", "max")
-    head = "".join(f"<th>{h}</th>" for h in ("request", "requests", "failures", *keys))
-    rows = []
-    for name, st in result.name_rows():
-        cells = "".join(
-            f'<td class="n">{_num(round(st["latency_ms"].get(k, 0.0), 3))}</td>' for k in keys
-        )
-        rows.append(
-            f'<tr><td><code>{escape(name)}</code></td><td class="n">{st["requests"]}</td>'
-            f'<td class="n">{st["failures"]}</td>{cells}</tr>'
-        )
+    rows = [
+        (name, st["requests"], st["failures"], st["latency_ms"]) for name, st in result.name_rows()
+    ]
     return (
         "<h3>Latency by request name (ms)</h3>"
         '<p class="muted">A request is named by its participant\'s purpose and state; failures '
         "are requests without an answer, or answered 5xx or 4xx other than 409.</p>"
+        + _latency_table(rows, "requests", ("p50", "p90", "p99", "max"))
+    )
+
+
+def _latency_table(
+    rows: list[tuple[str, int, int, Mapping[str, float]]], count: str, keys: tuple[str, ...]
+) -> str:
+    """The latency-by-request-name table: a row per (name, requests, failures, latency in ms),
+    the latency columns ``keys``; ``count`` heads the requests column."""
+    head = "".join(f"<th>{h}</th>" for h in ("request", count, "failures", *keys))
+    body = []
+    for name, requests, failures, latency in rows:
+        cells = "".join(f'<td class="n">{_num(round(latency.get(k, 0.0), 3))}</td>' for k in keys)
+        body.append(
+            f'<tr><td><code>{escape(name)}</code></td><td class="n">{requests}</td>'
+            f'<td class="n">{failures}</td>{cells}</tr>'
+        )
+    return (
         f'<table class="latency-by-name"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f"<tbody>{''.join(body)}</tbody></table>"
     )
 
 
@@ -618,23 +628,13 @@ def load_html(result: LoadResult, verdicts: list[Verdict], problems: list[str]) 
     if result.measured_from == "due":
         counts += [("arrivals", result.arrivals), ("late arrivals", result.late)]
     counts += [(f"failures: {k}", v) for k, v in result.reasons.items()]
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in ("request", "count", "failures", "p50", "p90", "p99", "p99.9", "max", "mean")
-    )
-    rows = []
-    for name, st in [*result.names.items(), ("all", result.total)]:
-        cells = "".join(
-            f'<td class="n">{_num(round(st.latency_ms[k], 3))}</td>'
-            for k in ("p50", "p90", "p99", "p99.9", "max", "mean")
-        )
-        rows.append(
-            f'<tr><td><code>{escape(name)}</code></td><td class="n">{st.requests}</td>'
-            f'<td class="n">{st.failures}</td>{cells}</tr>'
-        )
-    latency = (
-        f'<table class="latency-by-name"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
+    latency = _latency_table(
+        [
+            (name, st.requests, st.failures, st.latency_ms)
+            for name, st in [*result.names.items(), ("all", result.total)]
+        ],
+        "count",
+        ("p50", "p90", "p99", "p99.9", "max", "mean"),
     )
     conv = result.convergence
     if conv.read_back:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
@@ -280,22 +281,40 @@ def replay_summary(result: ReplayResult, console: Console) -> None:
 
 def replay_names(result: ReplayResult) -> Table:
     """Requests, failures and latency by request name (as Locust shows them)."""
-    latency = Table(title="latency by request name (ms)")
-    for column in ("request", "count", "failures", "p50", "p90", "p99", "max"):
-        latency.add_column(
-            column,
-            justify="left" if column == "request" else "right",
-            no_wrap=True,
+    return _latency_table(
+        "latency by request name (ms)",
+        [
+            (name, st["requests"], st["failures"], st["latency_ms"])
+            for name, st in result.name_rows()
+        ],
+        ("p50", "p90", "p99", "max"),
+        digits=1,
+        no_wrap=True,
+    )
+
+
+def _latency_table(
+    title: str,
+    rows: list[tuple[str, int, int, Mapping[str, float]]],
+    keys: tuple[str, ...],
+    *,
+    digits: int,
+    no_wrap: bool,
+) -> Table:
+    """Requests, failures and the latency columns ``keys`` (ms) of each request name."""
+    table = Table(title=title)
+    for column in ("request", "count", "failures", *keys):
+        table.add_column(
+            column, justify="left" if column == "request" else "right", no_wrap=no_wrap
         )
-    for name, stats in result.name_rows():
-        lat = stats["latency_ms"]
-        latency.add_row(
+    for name, requests, failures, latency in rows:
+        table.add_row(
             name,
-            f"{stats['requests']:,}",
-            f"{stats['failures']:,}",
-            *(f"{lat.get(k, 0.0):.1f}" for k in ("p50", "p90", "p99", "max")),
+            f"{requests:,}",
+            f"{failures:,}",
+            *(f"{latency.get(k, 0.0):.{digits}f}" for k in keys),
         )
-    return latency
+    return table
 
 
 def replay_verdict(result: ReplayResult, console: Console, *, command: str = "replay") -> bool:
@@ -467,22 +486,19 @@ def load_summary(
             f"at most {worker.get('in_flight_max', 0):,} in flight{memory}",
         )
     console.print(table)
-    latency = Table(
-        title=f"latency (ms, from when each request was {result.measured_from}; HDR, all "
-        "workers merged)"
-    )
-    for column in ("request", "count", "failures", "p50", "p90", "p99", "p99.9", "max"):
-        latency.add_column(column, justify="left" if column == "request" else "right")
-    rows = [*result.names.items(), ("all", result.total)]
-    for name, stats in rows:
-        lat = stats.latency_ms
-        latency.add_row(
-            name,
-            f"{stats.requests:,}",
-            f"{stats.failures:,}",
-            *(f"{lat[k]:.2f}" for k in ("p50", "p90", "p99", "p99.9", "max")),
+    console.print(
+        _latency_table(
+            f"latency (ms, from when each request was {result.measured_from}; HDR, all "
+            "workers merged)",
+            [
+                (name, st.requests, st.failures, st.latency_ms)
+                for name, st in [*result.names.items(), ("all", result.total)]
+            ],
+            ("p50", "p90", "p99", "p99.9", "max"),
+            digits=2,
+            no_wrap=False,
         )
-    console.print(latency)
+    )
     for problem in conv.examples[:5]:
         console.print(f"  not converged: {problem}", markup=False)
     for verdict in verdicts:
