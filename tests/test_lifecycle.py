@@ -13,7 +13,6 @@ import itertools
 import math
 import statistics
 import time
-from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import hypothesis  # noqa: F401  (before callbacksim.strategies; see the pytest plugin's note)
@@ -24,7 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from callbacksim.errors import UsageError
-from callbacksim.generation.chooser import RandomChooser
+from callbacksim.generation.chooser import MinimalChooser, RandomChooser
 from callbacksim.generation.lifecycle import (
     PATHS,
     Event,
@@ -888,30 +887,11 @@ def test_an_unknown_edition_is_an_invalid_strategy_argument() -> None:
 # -- plans ----------------------------------------------------------------------------------------
 
 
-class ZeroChooser:
-    """The simplest answer to every question."""
-
-    def below(self, n: int) -> int:
-        return 0
-
-    def between(self, lo: int, hi: int) -> int:
-        return lo
-
-    def chance(self, p: float) -> bool:
-        return p >= 1
-
-    def pick(self, items: Sequence[T]) -> T:
-        return items[0]
-
-    def bits(self, k: int) -> int:
-        return 0
-
-
 def test_the_simplest_chooser_gives_the_simplest_plan() -> None:
-    assert plan_lifecycle(ZeroChooser()) == Plan()
+    assert plan_lifecycle(MinimalChooser()) == Plan()
     # Wrap-up as observed: the optional prompt, wrapupRequired on the accepted leg, a code.
     assert Plan().paths == {"immediate", "accepted", "wrapup-applied"}
-    lc = simulate(ZeroChooser(), start_ms=START_MS)
+    lc = simulate(MinimalChooser(), start_ms=START_MS)
     assert_lifecycle(lc, SEED)
     assert [(e.participant["purpose"], e.participant["state"]) for e in lc.events] == [
         ("customer", "connected"),
@@ -929,7 +909,7 @@ def test_the_simplest_chooser_gives_the_simplest_plan() -> None:
 
 def test_participant_ids_are_distinct_even_when_every_draw_is_the_same() -> None:
     plan = Plan(ivr=True, offers=("timeout", "decline", "accept"), transfer=True)
-    lc = simulate(ZeroChooser(), plan=plan, edition=SDK, start_ms=START_MS)
+    lc = simulate(MinimalChooser(), plan=plan, edition=SDK, start_ms=START_MS)
     assert_lifecycle(lc, SDK)
     ids = [snap["id"] for snap in lc.finals().values()]
     assert len(ids) == len(set(ids)) == 1 + 2 + 4 + 1  # customer, 2 queues, 4 agents, ivr

@@ -25,7 +25,7 @@ import ijson
 from ijson.common import ObjectBuilder
 
 from callbacksim.errors import JsonError
-from callbacksim.records import InputFormat, read_records
+from callbacksim.records import InputFormat, ijson_reason, read_records
 
 __all__ = ["Exported", "read_conversations"]
 
@@ -170,12 +170,7 @@ def _documents(stream: IO[bytes], name: str) -> Iterator[Exported]:
                     top[key] = builder.value
                 builder = None
     except ijson.JSONError as exc:
-        reason = exc.args[0] if len(exc.args) == 1 else str(exc)
-        if isinstance(reason, bytes):
-            reason = reason.decode("utf-8", "replace")
-        lines = str(reason).strip().splitlines()
-        detail = lines[0].strip() if lines else type(exc).__name__
-        msg = f"{where} is not valid JSON: {detail}"
+        msg = f"{where} is not valid JSON: {ijson_reason(exc)}"
         raise JsonError(msg) from None
     if depth != 0:
         msg = f"{where} is not valid JSON: the document breaks off before its end"

@@ -60,14 +60,7 @@ from callbacksim.rules import RuleSet
 
 __all__ = ["REF_KINDS", "CallbackProvider", "add_to"]
 
-REF_KINDS: dict[str, tuple[str, tuple[str, ...] | None]] = {
-    "queue": ("routing/queues", vocab.QUEUES),
-    "team": ("teams", vocab.TEAMS),
-    "user": ("users", None),
-    "script": ("scripts", vocab.SCRIPTS),
-    "externalContact": ("externalcontacts/contacts", None),
-    "externalOrganization": ("externalcontacts/organizations", vocab.ORGANIZATIONS),
-}
+REF_KINDS = vocab.REF_KINDS
 """Entity kinds `CallbackProvider.entity_ref` makes: kind -> (API path, names, None meaning person
 names)."""
 

@@ -36,6 +36,7 @@ __all__ = [
     "Line",
     "ParticipantRecords",
     "Record",
+    "ijson_reason",
     "kind_of",
     "lifecycle_events",
     "open_source",
@@ -192,14 +193,18 @@ def _array(stream: IO[bytes]) -> Iterator[Record]:
             yield Record(index, None, item)
             index += 1
     except ijson.JSONError as exc:
-        # The C backend's messages may be bytes, several lines long (a caret under the text).
-        reason = exc.args[0] if len(exc.args) == 1 else str(exc)
-        if isinstance(reason, bytes):
-            reason = reason.decode("utf-8", "replace")
-        lines = str(reason).strip().splitlines()
-        detail = lines[0].strip() if lines else type(exc).__name__
-        msg = f"the JSON array is not valid JSON after {index} item(s): {detail}"
+        msg = f"the JSON array is not valid JSON after {index} item(s): {ijson_reason(exc)}"
         raise JsonError(msg) from None
+
+
+def ijson_reason(exc: ijson.JSONError) -> str:
+    """The first line of an ijson error's message: the C backend's messages may be bytes,
+    several lines long (a caret under the text)."""
+    reason = exc.args[0] if len(exc.args) == 1 else str(exc)
+    if isinstance(reason, bytes):
+        reason = reason.decode("utf-8", "replace")
+    lines = str(reason).strip().splitlines()
+    return lines[0].strip() if lines else type(exc).__name__
 
 
 def _jsonl_or_document(

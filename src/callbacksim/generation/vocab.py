@@ -14,6 +14,7 @@ from callbacksim.generation.chooser import Chooser
 __all__ = [
     "COUNTRIES",
     "LOCALES",
+    "REF_KINDS",
     "e164_number",
     "entity_id",
     "person_name",
@@ -212,6 +213,19 @@ ORGANIZATIONS: tuple[str, ...] = (
     "Umbrella Ltd",
     "Stark Industries",
 )
+
+
+REF_KINDS: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    "queue": ("routing/queues", QUEUES),
+    "team": ("teams", TEAMS),
+    "user": ("users", None),
+    "script": ("scripts", SCRIPTS),
+    "externalContact": ("externalcontacts/contacts", None),
+    "externalOrganization": ("externalcontacts/organizations", ORGANIZATIONS),
+}
+"""Entity kinds a `DomainEntityRef` is made for: kind -> (API path, names, None meaning person
+names)."""
+
 # The wrap-up prompts a participant shows, one per kind of the queue's after-call-work setting
 # (OPTIONAL, MANDATORY, MANDATORY_TIMEOUT, MANDATORY_FORCED_TIMEOUT, AGENT_REQUESTED).
 WRAPUP_PROMPTS: tuple[str, ...] = (

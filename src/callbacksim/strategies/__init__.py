@@ -279,22 +279,12 @@ def callback_numbers(*, country: str | None = None) -> st.SearchStrategy[str]:
     return build()
 
 
-_REF_KINDS: dict[str, tuple[str, tuple[str, ...] | None]] = {
-    "queue": ("routing/queues", vocab.QUEUES),
-    "team": ("teams", vocab.TEAMS),
-    "user": ("users", None),
-    "script": ("scripts", vocab.SCRIPTS),
-    "externalContact": ("externalcontacts/contacts", None),
-    "externalOrganization": ("externalcontacts/organizations", vocab.ORGANIZATIONS),
-}
-
-
 def entity_refs(*, kind: str = "queue") -> st.SearchStrategy[DomainEntityRef]:
     """`DomainEntityRef` values with a UUID id, a name and the matching ``selfUri``."""
-    if kind not in _REF_KINDS:
-        msg = f"Expected kind to be one of {sorted(_REF_KINDS)}, but got kind={kind!r}"
+    if kind not in vocab.REF_KINDS:
+        msg = f"Expected kind to be one of {sorted(vocab.REF_KINDS)}, but got kind={kind!r}"
         raise InvalidArgument(msg)
-    path, names = _REF_KINDS[kind]
+    path, names = vocab.REF_KINDS[kind]
 
     @st.composite
     def build(draw: st.DrawFn) -> DomainEntityRef:
