@@ -17,12 +17,9 @@ import io
 import itertools
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import aiohttp
@@ -31,7 +28,7 @@ import orjson
 import pytest
 from aiohttp import web
 from faulty_proxy import KINDS, FaultyProxy
-from loopback import running
+from loopback import running, serving_process
 
 from callbacksim.cli import main
 from callbacksim.generation.lifecycle import Lifecycle, LifecycleStream
@@ -224,22 +221,6 @@ def test_replay_converges_through_every_fault_at_once(tmp_path: Path) -> None:
 # -- the target killed in the middle of a replay --------------------------------------------------
 
 
-@contextmanager
-def serve(db: Path, port: int = 0) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """``callbacksim serve`` on ``db`` as a process of its own; (the process, its URL)."""
-    argv = [sys.executable, "-m", "callbacksim.cli", "serve", "--port", str(port), "--db", str(db)]
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    try:
-        assert line.startswith("callbacksim reference target at "), line
-        yield process, line.strip().rsplit(" ", 1)[1]
-    finally:
-        if process.poll() is None:
-            process.terminate()
-        process.wait(10)
-
-
 @pytest.mark.slow
 def test_every_acknowledged_write_survives_a_sigkill_of_the_target(tmp_path: Path) -> None:
     """Kill the target (SIGKILL) in the middle of a replay; restarted on the same database, it
@@ -249,7 +230,7 @@ def test_every_acknowledged_write_survives_a_sigkill_of_the_target(tmp_path: Pat
     db, ledger = tmp_path / "store.sqlite3", tmp_path / "ledger.jsonl"
     cfg = ReplayConfig(concurrency=8, ledger=ledger, seed=seed, retry_for=30)
     stop = Stop()
-    with serve(db) as (process, url):
+    with serving_process(db) as (process, url):
         port = int(url.rsplit(":", 1)[1])
         results: list[ReplayResult] = []
         with HttpClient(url, timeout=2.0) as client:
@@ -284,7 +265,7 @@ def test_every_acknowledged_write_survives_a_sigkill_of_the_target(tmp_path: Pat
     for e in acknowledged:
         key = (str(e["conversationId"]), str(e["participantId"]))
         newest[key] = max(newest.get(key, 0), int(str(e["sequence"])))
-    with serve(db, port) as (_, again):
+    with serving_process(db, port=port) as (_, again):
         checked = 0
         with HttpClient(again) as client:
             for (cid, pid), sequence in newest.items():
@@ -363,7 +344,7 @@ def test_every_acknowledged_write_survives_a_sigkill_during_load(tmp_path: Path)
     target is killed after 300 acknowledged writes; restarted on the same database it holds, for
     every participant, the newest snapshot it acknowledged or a later one that was sent."""
     db = tmp_path / "store.sqlite3"
-    with serve(db) as (process, url):
+    with serving_process(db) as (process, url):
         port = int(url.rsplit(":", 1)[1])
         recorder = _AckRecorder(url, process, kill_after=300)
         app = web.Application()
@@ -380,7 +361,7 @@ def test_every_acknowledged_write_survives_a_sigkill_during_load(tmp_path: Path)
         assert process.wait(10) == -signal.SIGKILL
     assert code == 1  # writes failed once the target was gone
     assert recorder.acks >= 300
-    with serve(db, port) as (_, again), HttpClient(again) as client:
+    with serving_process(db, port=port) as (_, again), HttpClient(again) as client:
         for path, sequence in recorder.acknowledged.items():
             got = client.request(Request("GET", path))
             assert got.status == 200, (path, got.describe())

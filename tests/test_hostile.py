@@ -16,8 +16,6 @@ import asyncio
 import json
 import random
 import subprocess
-import sys
-import threading
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -25,6 +23,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
+from loopback import serving_process
 
 from callbacksim.generation.chooser import RandomChooser
 from callbacksim.generation.participants import Shape, build_participant, copy_payload
@@ -37,30 +36,10 @@ READ_TIMEOUT = 1.0
 
 @contextmanager
 def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, int]]:
-    argv = [sys.executable, "-m", "callbacksim.cli", "serve", "--port", "0"]
-    argv += ["--db", str(tmp_path / "store.sqlite3"), "--max-body", str(LIMIT)]
-    argv += ["--read-timeout", str(READ_TIMEOUT)]
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, text=True)
-    stdout = process.stdout
-    assert stdout is not None
-    line: list[str] = []
-    reader = threading.Thread(target=lambda: line.append(stdout.readline()))
-    reader.start()
-    reader.join(30)
-    try:
-        assert line
-        assert line[0].startswith("callbacksim reference target at http://127.0.0.1:")
-        port = int(line[0].strip().rsplit(":", 1)[1])
-        yield process, "127.0.0.1", port
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    options = ("--max-body", str(LIMIT), "--read-timeout", str(READ_TIMEOUT))
+    db, log = tmp_path / "store.sqlite3", tmp_path / "serve.log"
+    with serving_process(db, *options, log=log) as (process, url):
+        yield process, "127.0.0.1", int(url.rsplit(":", 1)[1])
 
 
 def memory_kb(pid: int) -> dict[str, int]:

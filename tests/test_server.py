@@ -6,10 +6,7 @@ import asyncio
 import json
 import random
 import signal
-import subprocess
-import sys
 import tempfile
-import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -20,6 +17,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from loopback import serving_process
 
 from callbacksim.errors import UsageError
 from callbacksim.model import Edition
@@ -596,55 +594,30 @@ def test_serve_forever_rejects_a_port_in_use(server: str) -> None:
 # --------------------------------------------------------------------------------------------
 # Durability and concurrency
 
-_SERVE = (
-    "import sys\n"
-    "from callbacksim.target import ServerConfig, serve_forever\n"
-    "serve_forever(ServerConfig(db=sys.argv[1]), ready=lambda url: print(url, flush=True))\n"
-)
-
-
-def spawn(db: Path) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-c", _SERVE, str(db)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    stdout = process.stdout
-    assert stdout is not None
-    line: list[str] = []
-    reader = threading.Thread(target=lambda: line.append(stdout.readline()))
-    reader.start()
-    reader.join(30)
-    if not line or not line[0].startswith("http://"):
-        process.kill()
-        process.wait()
-        pytest.fail(f"the server did not start: {line}")
-    return process, line[0].strip()
-
 
 @pytest.mark.slow
 def test_an_acknowledged_write_survives_sigkill(tmp_path: Path) -> None:
     db = tmp_path / "store.sqlite3"
-    process, url = spawn(db)
-    try:
+    with serving_process(db) as (process, url):
         target = f"{url}/conversations/c1/participants/p1"
         payload = participant("p1")
-        assert put(target, payload, seq=3).status == 201
-        assert put(f"{url}/conversations/c1/participants/p2", participant("p2")).status == 201
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(10)
+        try:
+            assert put(target, payload, seq=3).status == 201
+            assert put(f"{url}/conversations/c1/participants/p2", participant("p2")).status == 201
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
     assert process.returncode == -signal.SIGKILL
 
-    process, url = spawn(db)
-    try:
+    with serving_process(db) as (process, url):
         target = f"{url}/conversations/c1/participants/p1"
-        assert call(target).json() == payload
-        assert put(target, participant("p1", name="stale"), seq=2).status == 409
-        assert len(call(f"{url}/conversations/c1").json()["participants"]) == 2
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(10) == 0  # a clean shutdown on SIGTERM
+        try:
+            assert call(target).json() == payload
+            assert put(target, participant("p1", name="stale"), seq=2).status == 409
+            assert len(call(f"{url}/conversations/c1").json()["participants"]) == 2
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(10) == 0  # a clean shutdown on SIGTERM
 
 
 def test_concurrent_writes(server: str) -> None:
