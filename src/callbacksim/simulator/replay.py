@@ -76,7 +76,7 @@ from callbacksim.simulator.ledger import (
     read_header,
     read_ledger,
 )
-from callbacksim.simulator.retry import RetryPolicy, retryable, send_with_retries
+from callbacksim.simulator.retry import RetryPolicy, send_with_retries
 
 __all__ = ["ReplayConfig", "ReplayResult", "Stop", "check_ledger", "replay", "run_identity"]
 
@@ -443,11 +443,6 @@ def replay(
     source: Iterator[tuple[int, Lifecycle]] = enumerate(lifecycles)
     first_ms: list[int] = []
     policy = cfg.retry
-    send = client.send
-    timeline = cfg.time_factor
-    jitter = bool(cfg.faults.jitter_ms)
-    twice = bool(cfg.faults.duplicates or cfg.faults.reorder)  # an event may be sent again
-    ledgered = cfg.ledger is not None
 
     async def one(ordinal: int, lifecycle: Lifecycle, halt: asyncio.Event) -> None:
         rng = random.Random(f"{cfg.seed}:{lifecycle.conversation_id}")
@@ -465,84 +460,67 @@ def replay(
         unsent = iter(lost)
         pending = next(unsent, None)
         latest: dict[str, dict[str, Any]] = {}
-        recorded: set[tuple[str, int]] = set()  # what this run sent (duplicates are not counted)
+        recorded: set[tuple[str, int]] = set()
         sent_to: set[str] = set()  # participants with an event sent (or recorded) in this run
         held: set[str] = set()  # participants whose first event was refused as stale
-        done_before = state.pending.get(lifecycle.conversation_id)  # resumed: events recorded
         for event, duplicate in plan_deliveries(kept, cfg.faults, rng):
-            pid = event.participant_id
+            key = (event.conversation_id, event.participant_id, event.sequence)
             # A lost event still happened: later snapshots of the conversation show it.
             while pending is not None and position[id(pending)] < position[id(event)]:
                 latest[pending.participant_id] = pending.participant
                 pending = next(unsent, None)
-            latest[pid] = event.participant
-            if done_before is not None and (pid, event.sequence) in done_before:
-                sent_to.add(pid)
+            latest[event.participant_id] = event.participant
+            if state.recorded(key):
+                sent_to.add(event.participant_id)
                 if not duplicate:
                     stats.events += 1
                     stats.skipped += 1
                 continue
             if halt.is_set():
                 return
-            if timeline:
+            if cfg.time_factor is not None:
                 if not first_ms:
                     first_ms.append(event.time_ms)
-                due = wall0 + (event.time_ms - first_ms[0]) / 1000 * timeline
+                due = wall0 + (event.time_ms - first_ms[0]) / 1000 * cfg.time_factor
                 if await _pause(due - time.monotonic(), halt):
                     return
-            if jitter and await _pause(cfg.faults.jitter_s(rng), halt):
+            if cfg.faults.jitter_ms and await _pause(cfg.faults.jitter_s(rng), halt):
                 return
-            request = adapter.request(
-                Delivery(
-                    event.to_wire(),
-                    tuple(latest.values()),
-                    f"{lifecycle.conversation_id}:{pid}:{event.sequence}",
-                )
+            delivery = Delivery(
+                event.to_wire(),
+                tuple(latest.values()),
+                f"{lifecycle.conversation_id}:{event.participant_id}:{event.sequence}",
             )
-            named = stats.named(request_name(event.participant))
-            # The first attempt here; `send_with_retries` only when it got no usable answer.
-            started = time.monotonic()
-            response = await send(request)
-            named.answer(response, time.monotonic() - started)
-            attempts, gave_up, abandoned = 1, None, False
-            if retryable(response):
-                sent = await send_with_retries(
-                    send,
-                    request,
-                    policy,
-                    rng,
-                    on_answer=named.answer,
-                    stop=halt,
-                    first=(response, started),
-                )
-                response, attempts, gave_up = sent.response, sent.attempts, sent.gave_up
-                abandoned = sent.abandoned
-                stats.retries += attempts - 1
-            if duplicate or (twice and (pid, event.sequence) in recorded):
+            sent = await send_with_retries(
+                client.send,
+                adapter.request(delivery),
+                policy,
+                rng,
+                on_answer=stats.named(request_name(event.participant)).answer,
+                stop=halt,
+            )
+            stats.retries += sent.attempts - 1
+            if duplicate or (event.participant_id, event.sequence) in recorded:
                 stats.duplicates += 1
                 continue
-            if abandoned:
+            if sent.abandoned:
                 stats.abandoned += 1
                 return
-            if twice:
-                recorded.add((pid, event.sequence))
+            recorded.add((event.participant_id, event.sequence))
             stats.events += 1
-            status = response.status
-            if gave_up is None and status is not None and 200 <= status < 300 and not ledgered:
-                stats.outcomes["delivered"] += 1  # the common case: no line to build
-            else:
-                entry = _outcome(response, attempts, event, gave_up)
-                stats.outcomes[entry["outcome"]] += 1
-                if entry["outcome"] == "rejected":
-                    why = cause(status, response.body, held=pid not in sent_to)
-                    if why == HELD:
-                        held.add(pid)
-                    elif why == STALE and pid in held:
-                        why = HELD
-                    stats.reject(entry, why)
-                ledger.write(entry)
-            sent_to.add(pid)
+            entry = _outcome(sent.response, sent.attempts, event, sent.gave_up)
+            stats.outcomes[entry["outcome"]] += 1
+            if entry["outcome"] == "rejected":
+                pid = event.participant_id
+                why = cause(sent.response.status, sent.response.body, held=pid not in sent_to)
+                if why == HELD:
+                    held.add(pid)
+                elif why == STALE and pid in held:
+                    why = HELD
+                stats.reject(entry, why)
+            sent_to.add(event.participant_id)
             stats.timeline[int(time.monotonic() - stats.started)] += 1
+            ledger.write(entry)
             if on_progress is not None:
                 on_progress(stats.outcomes + state.counts, stats.events)
         verdict: Verdict | None = None

@@ -120,26 +120,20 @@ async def send_with_retries(
     usable: Callable[[Response], bool] = lambda r: not retryable(r),
     on_answer: Callable[[Response, float], None] | None = None,
     stop: asyncio.Event | None = None,
-    first: tuple[Response, float] | None = None,
 ) -> Sent:
     """Send ``request`` until ``usable`` holds for its answer or the policy gives up.
 
     ``on_answer(response, seconds)`` is called after every attempt (for latency and request
     counts). ``stop``, once set, ends the waiting before a retry at once and abandons the request.
-    ``first``: the answer to an attempt the caller already made, and when it began (its
-    ``time.monotonic()``): the first attempt is not sent again, and the deadline runs from it.
     """
-    began = time.monotonic() if first is None else first[1]
+    first = time.monotonic()
     attempt = 0
     while True:
         attempt += 1
-        if first is not None:
-            response, first = first[0], None
-        else:
-            started = time.monotonic()
-            response = await send(request)
-            if on_answer is not None:
-                on_answer(response, time.monotonic() - started)
+        started = time.monotonic()
+        response = await send(request)
+        if on_answer is not None:
+            on_answer(response, time.monotonic() - started)
         if usable(response):
             return Sent(response, attempt)
         what = response.error or f"status {response.status}"
@@ -149,7 +143,7 @@ async def send_with_retries(
         asked = retry_after(response)
         if asked is not None:
             pause = max(pause, asked)
-        elapsed = time.monotonic() - began
+        elapsed = time.monotonic() - first
         if elapsed + pause > policy.retry_for:
             why = f"{what} after {attempt} attempt(s) in {elapsed:.1f} s"
             if asked is not None and elapsed + asked > policy.retry_for:
