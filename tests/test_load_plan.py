@@ -38,7 +38,6 @@ from callbacksim.model import Edition
 from callbacksim.simulator.faults import Faults
 from callbacksim.simulator.latency import (
     HIGHEST_US,
-    PERCENTILES,
     LatencyRecorder,
     bucket,
     buckets_ms,
@@ -46,7 +45,6 @@ from callbacksim.simulator.latency import (
     encode,
     histogram_of,
     mean_us,
-    percentiles_us,
     summary_ms,
 )
 from callbacksim.views.report import load_html
@@ -345,17 +343,6 @@ def test_the_quick_buckets_are_hdrs_recorded_values(values: list[tuple[int, int]
         for item in h.get_recorded_iterator()
     ]
     assert buckets_ms(h) == expected
-
-
-@hypothesis.settings(max_examples=60)
-@given(
-    st.lists(
-        st.tuples(st.integers(1, HIGHEST_US + 10**6), st.integers(1, 5)), min_size=1, max_size=300
-    )
-)
-def test_the_quick_percentiles_are_hdrs_own(values: list[tuple[int, int]]) -> None:
-    h = histogram_of(values)
-    assert percentiles_us(h) == h.get_percentile_to_value_dict(list(PERCENTILES))
 
 
 def test_a_bad_encoded_histogram_is_a_value_error() -> None:

@@ -30,7 +30,6 @@ __all__ = [
     "histogram_of",
     "mean_us",
     "new_histogram",
-    "percentiles_us",
     "request_name",
     "summary_ms",
 ]
@@ -118,33 +117,10 @@ def summary_ms(h: HdrHistogram) -> dict[str, float]:
     """p50, p90, p99, p99.9, max and mean of ``h``, in milliseconds (all 0 when it is empty)."""
     if h.get_total_count() == 0:
         return {**{f"p{p:g}": 0.0 for p in PERCENTILES}, "max": 0.0, "mean": 0.0}
-    values = percentiles_us(h)
+    values = h.get_percentile_to_value_dict(list(PERCENTILES))
     out = {f"p{p:g}": values[p] / 1000 for p in PERCENTILES}
     out["max"] = h.get_max_value() / 1000
     out["mean"] = mean_us(h) / 1000
-    return out
-
-
-def percentiles_us(h: HdrHistogram) -> dict[float, int]:
-    """`PERCENTILES` of ``h`` in microseconds, exactly as hdrh's ``get_percentile_to_value_dict``
-    gives them, in one pass over the counts up to the largest (hdrh's own calls three methods for
-    every bucket of the whole range, empty or not: tens of milliseconds per histogram)."""
-    targets = sorted((h.get_target_count_at_percentile(p), p) for p in PERCENTILES)
-    out: dict[float, int] = {}
-    counts = h.counts
-    last = h.get_counts_array_index(h.get_max_value())
-    running = 0
-    at = 0
-    for index in range(min(last + 1, h.counts_len)):
-        count = counts[index]
-        if not count:
-            continue
-        running += count
-        while at < len(targets) and running >= targets[at][0]:
-            out[targets[at][1]] = int(h.get_highest_equivalent_value(h.get_value_from_index(index)))
-            at += 1
-        if at == len(targets):
-            break
     return out
 
 
