@@ -26,7 +26,7 @@ from callbacksim.generation.lifecycle import Lifecycle, LifecycleStream
 from callbacksim.generation.participants import ANCHOR
 from callbacksim.simulator.adapters import NotificationAdapter, StoreAdapter
 from callbacksim.simulator.client import HttpClient
-from callbacksim.simulator.faults import Faults, plan_deliveries, split_lost
+from callbacksim.simulator.faults import Faults, deliveries, plan_deliveries, split_lost
 from callbacksim.simulator.replay import ReplayConfig, replay
 from callbacksim.target import BackgroundServer, ServerConfig
 from callbacksim.wiretime import epoch_ms
@@ -77,6 +77,30 @@ def test_lost_events_are_neither_duplicated_nor_reordered() -> None:
     sends = plan_deliveries(kept, faults, rng)
     assert lost
     assert not {id(e) for e, _ in sends} & {id(e) for e in lost}
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_deliveries_put_each_lost_event_at_its_place(seed: int) -> None:
+    """`deliveries` is `split_lost` then `plan_deliveries`, with each lost event yielded where it
+    was: after every event that came before it, before the next one sent after it."""
+    lc = lifecycles(1, seed=seed)[0]
+    faults = Faults(duplicates=0.3, reorder=0.3, loss=0.3)
+    plan = list(deliveries(lc.events, faults, random.Random(seed)))
+    rng = random.Random(seed)
+    kept, lost = split_lost(lc.events, faults, rng)
+    sends = plan_deliveries(kept, faults, rng)
+    assert [(e, how) for e, how in plan if how != "lost"] == [
+        (e, "duplicate" if d else "send") for e, d in sends
+    ]
+    assert [e for e, how in plan if how == "lost"] == lost
+    order = {id(e): i for i, e in enumerate(lc.events)}
+    sent = [(at, order[id(e)]) for at, (e, how) in enumerate(plan) if how != "lost"]
+    for at, (event, how) in enumerate(plan):
+        if how == "lost":
+            before = [o for a, o in sent if a < at][-1:]
+            after = [o for a, o in sent if a > at][:1]
+            assert all(o < order[id(event)] for o in before), (seed, at)
+            assert all(o > order[id(event)] for o in after), (seed, at)
 
 
 # -- through a replay ---------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from callbacksim.simulator.adapters import Adapter, Delivery, load_adapter
 from callbacksim.simulator.answers import failure_of as is_failure
 from callbacksim.simulator.client import Request, Response
 from callbacksim.simulator.convergence import ConversationVerdict, verify_conversation
-from callbacksim.simulator.faults import plan_deliveries, split_lost
+from callbacksim.simulator.faults import deliveries
 from callbacksim.simulator.latency import request_name
 
 __all__ = ["Step", "Target", "WorkerSide"]
@@ -196,17 +196,12 @@ class WorkerSide:
         latest: dict[str, dict[str, Any]] = {}
         prefix, extra = self.target.prefix, self.target.headers
         steps: list[Step] = []
-        kept, lost = split_lost(lifecycle.events, faults, rng)
-        self.tally.lost += len(lost)
-        position = {id(e): i for i, e in enumerate(lifecycle.events)} if lost else {}
-        unsent = iter(lost)
-        pending = next(unsent, None)
-        for event, _duplicate in plan_deliveries(kept, faults, rng):
+        for event, how in deliveries(lifecycle.events, faults, rng):
             # A lost event still happened: later snapshots of the conversation show it.
-            while pending is not None and position[id(pending)] < position[id(event)]:
-                latest[pending.participant_id] = pending.participant
-                pending = next(unsent, None)
             latest[event.participant_id] = event.participant
+            if how == "lost":
+                self.tally.lost += 1
+                continue
             request = self.adapter.request(
                 Delivery(
                     event.to_wire(),

@@ -20,14 +20,14 @@ same seed gives the same faults.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
-from typing import Protocol, TypeVar
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Literal, Protocol, TypeVar
 
 import attrs
 
 from callbacksim.errors import UsageError
 
-__all__ = ["Faults", "plan_deliveries", "split_lost"]
+__all__ = ["Faults", "Send", "deliveries", "plan_deliveries", "split_lost"]
 
 
 class _HasParticipant(Protocol):
@@ -111,3 +111,31 @@ def plan_deliveries(
         if faults.duplicates and rng.random() < faults.duplicates:
             out.append((event, True))
     return out
+
+
+Send = Literal["send", "duplicate", "lost"]
+"""How a planned event goes: sent, sent again (a duplicate), or lost (never sent)."""
+
+
+def deliveries(events: Sequence[E], faults: Faults, rng: random.Random) -> Iterator[tuple[E, Send]]:
+    """Every fault applied to one conversation's ``events``: the lost ones picked first
+    (`split_lost`), the others planned (`plan_deliveries`); each event with how it goes, a lost one
+    at the place it had (just before the next event that is sent after it, or at the end), so that
+    a caller keeping the conversation's latest snapshots sees what a lost event changed."""
+    kept, lost = split_lost(events, faults, rng)
+    planned = plan_deliveries(kept, faults, rng)
+    if not lost:
+        for event, duplicate in planned:
+            yield event, "duplicate" if duplicate else "send"
+        return
+    position = {id(e): i for i, e in enumerate(events)}
+    unsent = iter(lost)
+    pending = next(unsent, None)
+    for event, duplicate in planned:
+        while pending is not None and position[id(pending)] < position[id(event)]:
+            yield pending, "lost"
+            pending = next(unsent, None)
+        yield event, "duplicate" if duplicate else "send"
+    while pending is not None:
+        yield pending, "lost"
+        pending = next(unsent, None)

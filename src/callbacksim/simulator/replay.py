@@ -60,7 +60,7 @@ from callbacksim.simulator.answers import (
 from callbacksim.simulator.answers import verdict as _verdict
 from callbacksim.simulator.client import HttpClient, Request, Response
 from callbacksim.simulator.convergence import Send, verify_conversation
-from callbacksim.simulator.faults import Faults, plan_deliveries, split_lost
+from callbacksim.simulator.faults import Faults, deliveries
 from callbacksim.simulator.latency import (
     LatencyRecorder,
     buckets_ms,
@@ -446,30 +446,28 @@ def replay(
 
     async def one(ordinal: int, lifecycle: Lifecycle, halt: asyncio.Event) -> None:
         rng = random.Random(f"{cfg.seed}:{lifecycle.conversation_id}")
-        kept, lost = split_lost(lifecycle.events, cfg.faults, rng)
-        stats.events += len(lost)  # lost ones count once, as lost, resumed or not
+        plan = deliveries(lifecycle.events, cfg.faults, rng)
         if state.is_done(ordinal):
-            stats.events += len(kept)
-            stats.skipped += len(kept)
+            for _event, how in plan:
+                if how != "duplicate":
+                    stats.events += 1
+                    stats.skipped += how == "send"  # a lost event is lost, not skipped
             return
-        for event in lost:  # never sent: accounted for at once, as lost (once, if resumed)
-            if not state.recorded((event.conversation_id, event.participant_id, event.sequence)):
-                stats.outcomes["lost"] += 1
-                ledger.write(_lost(event))
-        position = {id(e): i for i, e in enumerate(lifecycle.events)} if lost else {}
-        unsent = iter(lost)
-        pending = next(unsent, None)
         latest: dict[str, dict[str, Any]] = {}
         recorded: set[tuple[str, int]] = set()
         sent_to: set[str] = set()  # participants with an event sent (or recorded) in this run
         held: set[str] = set()  # participants whose first event was refused as stale
-        for event, duplicate in plan_deliveries(kept, cfg.faults, rng):
+        for event, how in plan:
             key = (event.conversation_id, event.participant_id, event.sequence)
             # A lost event still happened: later snapshots of the conversation show it.
-            while pending is not None and position[id(pending)] < position[id(event)]:
-                latest[pending.participant_id] = pending.participant
-                pending = next(unsent, None)
             latest[event.participant_id] = event.participant
+            if how == "lost":  # never sent: accounted for as lost (once, if resumed)
+                stats.events += 1
+                if not state.recorded(key):
+                    stats.outcomes["lost"] += 1
+                    ledger.write(_lost(event))
+                continue
+            duplicate = how == "duplicate"
             if state.recorded(key):
                 sent_to.add(event.participant_id)
                 if not duplicate:
