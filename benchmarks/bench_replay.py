@@ -4,16 +4,21 @@ The target (a separate process on 127.0.0.1) answers 200 to any PUT at once. Bot
 same requests: the store adapter's PUTs for the same lifecycles (paths, ``X-Sequence`` headers and
 bodies, each body padded to about 2 KB), over 32 connections.
 
-- bare: an aiohttp ``ClientSession`` with 32 workers sending the precomputed requests;
+- bare: an aiohttp ``ClientSession`` with 32 workers sending the precomputed requests (the
+  baseline the target is set against);
 - replay: ``callbacksim.simulator.replay.replay`` with concurrency 32, no faults, its retry policy
   and a ledger on disk (one line per event and per conversation), ``verify=False`` (reading back
   sends requests the bare loop does not); it builds each request itself, keeps per-participant
-  order and records latency.
+  order and records latency;
+- own client (for information): callbacksim's `HttpClient` with 32 workers sending the
+  precomputed requests, as the bare loop does with aiohttp: the replay's cost beyond it is the
+  replay's own work (building requests, order, retries, latency, the ledger).
 
-Rounds are interleaved (bare, replay, bare, ...), three of each; the median requests/s of each side
-and their ratio are printed, and the CPU time per request of the benchmark process (steadier than
-wall time on a busy machine). Target (speed issue): replay at least 0.9 of the bare loop, measured
-on one core (the benchmark process is pinned to one CPU, the target to another when there is one).
+Rounds are interleaved (bare, replay, own client, bare, ...), three of each; the median
+requests/s of each side and their ratio are printed, and the CPU time per request of the benchmark
+process (steadier than wall time on a busy machine). Target (speed issue): replay at least 0.9 of
+the bare loop, measured on one core (the benchmark process is pinned to one CPU, the target to
+another when there is one).
 
 Usage: ``python benchmarks/bench_replay.py [LIFECYCLES]`` (default 1000, about 11,000 requests).
 """
@@ -37,7 +42,7 @@ from callbacksim.codec import dumps_payload
 from callbacksim.generation.lifecycle import Lifecycle, LifecycleStream
 from callbacksim.generation.participants import ANCHOR_MS
 from callbacksim.simulator.adapters import Delivery, StoreAdapter
-from callbacksim.simulator.client import HttpClient
+from callbacksim.simulator.client import HttpClient, Request
 from callbacksim.simulator.replay import ReplayConfig, replay
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
@@ -74,6 +79,24 @@ async def bare_loop(url: str, requests: list[tuple[str, bytes, dict[str, str]]])
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
         seconds = time.perf_counter() - started
     assert statuses.count(200) == len(requests), "the bare loop saw errors"
+    return seconds
+
+
+def own_client_loop(url: str, requests: list[tuple[str, bytes, dict[str, str]]]) -> float:
+    """Seconds to send ``requests`` with 32 workers on callbacksim's own client."""
+    prepared = [Request("PUT", path, body, headers) for path, body, headers in requests]
+    with HttpClient(url, connections=CONCURRENCY) as client:
+        source = iter(prepared)
+        statuses: list[int | None] = []
+
+        async def worker() -> None:
+            for request in source:
+                statuses.append((await client.send(request)).status)
+
+        started = time.perf_counter()
+        client.gather(worker() for _ in range(CONCURRENCY))
+        seconds = time.perf_counter() - started
+    assert statuses.count(200) == len(requests), "the own-client loop saw errors"
     return seconds
 
 
@@ -115,12 +138,15 @@ def main() -> None:
     )
     bare: list[float] = []
     ours: list[float] = []
+    own: list[float] = []
     bare_cpu: list[float] = []
     ours_cpu: list[float] = []
+    own_cpu: list[float] = []
     try:
         # Warm up both paths (connections, imports, caches) before measuring.
         asyncio.run(bare_loop(url, requests[:500]))
         replay_round(url, lifecycles[:40], sum(len(lc.events) for lc in lifecycles[:40]))
+        own_client_loop(url, requests[:500])
         for i in range(ROUNDS):
             cpu = time.process_time()
             bare.append(n / asyncio.run(bare_loop(url, requests)))
@@ -136,6 +162,13 @@ def main() -> None:
                 f"  round {i + 1}: callbacksim {ours[-1]:>9,.0f} requests/s "
                 f"({ours_cpu[-1]:.0f} us CPU per request)"
             )
+            cpu = time.process_time()
+            own.append(n / own_client_loop(url, requests))
+            own_cpu.append((time.process_time() - cpu) / n * 1e6)
+            print(
+                f"  round {i + 1}: own client  {own[-1]:>9,.0f} requests/s "
+                f"({own_cpu[-1]:.0f} us CPU per request)"
+            )
     finally:
         stubs.stop(target)
     b, o = statistics.median(bare), statistics.median(ours)
@@ -147,6 +180,12 @@ def main() -> None:
     # CPU time per request of this process is less sensitive to other load on the machine.
     cpu_ratio = statistics.median(bare_cpu) / statistics.median(ours_cpu)
     print(f"  ratio by CPU per request (bare / callbacksim): {cpu_ratio:.2f}")
+    mine_cpu = statistics.median(own_cpu)
+    work = statistics.median(ours_cpu) - mine_cpu
+    print(
+        f"  for information: callbacksim's client alone {statistics.median(own):,.0f} requests/s "
+        f"({mine_cpu:.0f} us CPU per request); the replay's own work {work:.0f} us per request"
+    )
 
 
 if __name__ == "__main__":

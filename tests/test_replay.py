@@ -399,7 +399,7 @@ def test_without_retries_the_events_fail_with_a_reason(mode: str, tmp_path: Path
     if mode == "hang":
         assert all("timed out" in e["reason"] for e in entries)
     if mode == "drop":
-        assert all("Disconnected" in e["reason"] for e in entries)
+        assert all("before the answer was complete" in e["reason"] for e in entries)
     assert_accounting(result, ledger, lcs)
 
 

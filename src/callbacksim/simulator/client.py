@@ -1,4 +1,4 @@
-"""The HTTP client the harness talks to targets with: aiohttp on its own event-loop thread.
+"""The HTTP client the harness talks to targets with, on its own event-loop thread.
 
 Checks are written as ordinary (synchronous) Hypothesis tests, and concurrency checks need many
 requests in flight at once; one client serves both. `HttpClient.request` blocks the caller until the
@@ -7,9 +7,10 @@ has a timeout. Transport failures (refused, reset, timed out, malformed answer) 
 `Response` with ``status`` None and ``error`` saying what happened, never as an exception, so a
 check can judge them like any other answer.
 
-A request sent on a reused connection that the target closes before answering is sent once more at
-once by aiohttp, as HTTP allows for idempotent methods (GET and PUT among them); callers see one
-attempt. Every other retry is the caller's (`callbacksim.simulator.retry`).
+The wire is HTTP/1.1 over keep-alive connections (`callbacksim.simulator.http1`). A request sent on
+a reused connection that the target closes before answering is sent once more at once, as HTTP
+allows for idempotent methods (GET and PUT among them); callers see one attempt. Every other retry
+is the caller's (`callbacksim.simulator.retry`).
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import Any, TypeVar
 
-import aiohttp
 import attrs
 
+from callbacksim import __version__
 from callbacksim.errors import UsageError
+from callbacksim.simulator.http1 import CannotConnect, Disconnected, Malformed, Pool, Target
 
 __all__ = ["DEFAULT_WAIT_FOR", "HttpClient", "Request", "Response", "require_reachable"]
 
@@ -83,7 +85,12 @@ class Response:
 
 
 class HttpClient:
-    """A pooled aiohttp client on a background event loop; close it (or use ``with``)."""
+    """A pool of keep-alive connections on a background event loop; close it (or use ``with``).
+
+    ``headers`` go with every request; a request's own headers follow them. ``connections``
+    bounds the requests in flight at once (more wait for a free connection, within their
+    timeout).
+    """
 
     def __init__(
         self,
@@ -94,43 +101,42 @@ class HttpClient:
         connections: int = 64,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._headers = dict(headers or {})
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        target = Target(self.base_url)
+        self._timeout = timeout
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
-        self._session: aiohttp.ClientSession = self._run(self._open(connections))
+        self._pool: Pool = self._run(self._open(target, dict(headers or {}), connections))
 
-    async def _open(self, connections: int) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(limit=connections, force_close=False)
-        return aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+    async def _open(self, target: Target, headers: dict[str, str], connections: int) -> Pool:
+        # The pool belongs to the loop it is made on.
+        return Pool(
+            target, size=connections, headers=headers, user_agent=f"callbacksim/{__version__}"
+        )
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     async def send(self, request: Request, *, timeout: float | None = None) -> Response:
         """Send ``request`` on the loop (for use from coroutines running there); ``timeout``
-        overrides the client's for this request."""
-        headers = {**self._headers, **request.headers}
-        limit = self._timeout if timeout is None else aiohttp.ClientTimeout(total=timeout)
+        overrides the client's for this request (seconds, from the call to the whole answer)."""
+        limit = self._timeout if timeout is None else timeout
         try:
-            async with self._session.request(
-                request.method,
-                self.base_url + request.path,
-                data=request.body,
-                headers=headers,
-                allow_redirects=False,
-                timeout=limit,
-            ) as answer:
-                body = await answer.read()
-                return Response(answer.status, body, dict(answer.headers))
+            async with asyncio.timeout(limit):
+                status, headers, body = await self._pool.send(
+                    request.method, request.path, request.body, request.headers
+                )
         except TimeoutError:
-            return Response(None, error=f"no answer within {limit.total:g} s (timed out)")
-        except aiohttp.ClientConnectorError as exc:
-            why = "refused" if isinstance(exc.os_error, ConnectionRefusedError) else exc.strerror
-            return Response(None, error=f"cannot connect ({why})")
-        except aiohttp.ClientError as exc:
-            return Response(None, error=f"{type(exc).__name__}: {exc}")
+            return Response(None, error=f"no answer within {limit:g} s (timed out)")
+        except CannotConnect as exc:
+            return Response(None, error=f"cannot connect ({exc.why})")
+        except (Disconnected, Malformed) as exc:
+            return Response(None, error=str(exc))
+        return Response(status, body, headers)
+
+    async def _close_pool(self) -> None:
+        self._pool.close()
+        await asyncio.sleep(0)  # the transports' own closing runs on the next turn
 
     def request(self, request: Request) -> Response:
         """Send one request and wait for its answer."""
@@ -151,7 +157,7 @@ class HttpClient:
     def close(self) -> None:
         if self._loop.is_closed():
             return
-        self._run(self._session.close())
+        self._run(self._close_pool())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         self._loop.close()
