@@ -242,6 +242,20 @@ def test_a_kept_alive_connection_closed_as_a_request_goes_out_is_retried_once_if
     assert len(server.seen) == 2  # not sent again: POST is not idempotent
 
 
+def test_a_request_whose_answer_had_begun_is_never_sent_twice() -> None:
+    def answer(s: Seen) -> Answer:
+        if s.number == 1:
+            return b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{", True
+        return ok()
+
+    with scripted(answer) as (server, client):
+        assert client.request(put()).status == 200
+        cut = client.request(put())
+    assert cut.status is None
+    assert cut.error == "connection closed before the answer was complete"
+    assert len(server.seen) == 2
+
+
 def test_a_first_request_on_a_new_connection_is_never_sent_twice() -> None:
     with scripted(lambda s: (None, True)) as (server, client):
         lost = client.request(put())

@@ -157,6 +157,7 @@ class _Connection(asyncio.Protocol):
         if self.head_request and self.parser.get_status_code() >= 200:
             # The answer to HEAD has no body whatever its Content-Length says; the parser cannot
             # be told so, and is replaced for the connection's next answer.
+            self.usable = self.usable and self.parser.should_keep_alive()
             self._finish()
             self.parser = httptools.HttpResponseParser(self)
 
@@ -209,7 +210,6 @@ class _Connection(asyncio.Protocol):
         self.headers = {}
         self.body = []
         self.headers_done = False
-        self.received = False
 
     def request(self, data: bytes, *, head: bool) -> asyncio.Future[Answer]:
         assert self.transport is not None
@@ -217,6 +217,7 @@ class _Connection(asyncio.Protocol):
         waiter = asyncio.get_running_loop().create_future()
         self.waiter = waiter
         self.head_request = head
+        self.received = False  # kept past a failure: the pool asks it to decide on a resend
         self.transport.write(data)
         return waiter
 
