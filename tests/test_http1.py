@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import gzip
 import socket
+import ssl
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import attrs
 import pytest
+import trustme
 
 from callbacksim.errors import UsageError
 from callbacksim.simulator.client import HttpClient, Request
@@ -51,8 +54,9 @@ def ok(body: bytes = b"{}", *extra: str, close: bool = False) -> Answer:
 
 
 class Scripted:
-    def __init__(self, answer: Script) -> None:
+    def __init__(self, answer: Script, tls: ssl.SSLContext | None = None) -> None:
         self.answer = answer
+        self.tls = tls
         self.seen: list[Seen] = []
         self.connections = 0
         self.open_now = 0
@@ -60,7 +64,8 @@ class Scripted:
         self._lock = threading.Lock()
         self._server = socket.create_server(("127.0.0.1", 0))
         self._server.settimeout(0.2)
-        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self._server.getsockname()[1]}"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
@@ -83,6 +88,8 @@ class Scripted:
         number = 0
         conn.settimeout(10)
         try:
+            if self.tls is not None:
+                conn = self.tls.wrap_socket(conn, server_side=True)
             while True:
                 while b"\r\n\r\n" not in buffer:
                     chunk = conn.recv(65536)
@@ -345,3 +352,44 @@ def test_a_header_with_a_line_break_is_refused() -> None:
             client.request(put(**{"X-A": "a\nb"}))
         assert client.request(put()).status == 200
     assert len(server.seen) == 1
+
+
+@pytest.fixture(scope="module")
+def authority() -> trustme.CA:
+    return trustme.CA()
+
+
+def _tls_server(authority: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    return context
+
+
+def test_an_https_target_is_spoken_to_over_verified_tls(
+    authority: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))  # the system's trust store, as users set it
+    server = Scripted(lambda s: ok(b'{"tls":true}'), tls=_tls_server(authority))
+    try:
+        with HttpClient(server.url) as client:
+            answers = [client.request(put()) for _ in range(3)]
+    finally:
+        server.close()
+    assert [(a.status, a.body) for a in answers] == [(200, b'{"tls":true}')] * 3
+    assert server.connections == 1
+
+
+def test_a_certificate_nobody_vouches_for_is_refused(authority: trustme.CA) -> None:
+    server = Scripted(lambda s: ok(), tls=_tls_server(authority))
+    try:
+        with HttpClient(server.url) as client:
+            got = client.request(put())
+    finally:
+        server.close()
+    assert got.status is None
+    assert got.error is not None
+    assert got.error.startswith("cannot connect (TLS: its certificate is not trusted: ")
+    assert "set SSL_CERT_FILE" in got.error
+    assert server.seen == []

@@ -335,6 +335,12 @@ class Pool:
             )
         except ConnectionRefusedError:
             raise CannotConnect("refused") from None
+        except ssl.SSLCertVerificationError as exc:
+            why = (
+                f"TLS: its certificate is not trusted: {exc.verify_message}; for a certificate "
+                "authority of your own, set SSL_CERT_FILE to its PEM file"
+            )
+            raise CannotConnect(why) from None
         except ssl.SSLError as exc:
             raise CannotConnect(f"TLS: {exc.reason or exc}") from None
         except OSError as exc:
