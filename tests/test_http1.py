@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import socket
 import ssl
+import struct
 import threading
 import time
 import zlib
@@ -19,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import attrs
+import psutil
 import pytest
 import trustme
 
@@ -42,7 +44,9 @@ class Seen:
         return [v.strip() for k, _, v in (h.partition(":") for h in lines) if k.lower() == name]
 
 
-Answer = tuple[bytes | None, bool]  # (bytes to write or None to close at once, close after)
+Answer = tuple[bytes | None, bool | str]
+"""Bytes to write (None: close at once), and whether to close after them: True closes, "reset"
+resets the connection (RST), False keeps it open."""
 Script = Callable[[Seen], Answer]
 
 
@@ -54,9 +58,15 @@ def ok(body: bytes = b"{}", *extra: str, close: bool = False) -> Answer:
 
 
 class Scripted:
-    def __init__(self, answer: Script, tls: ssl.SSLContext | None = None) -> None:
+    """``idle``: seconds a kept-alive connection may wait for its next request before the server
+    closes it, as servers do (None: 10 s)."""
+
+    def __init__(
+        self, answer: Script, tls: ssl.SSLContext | None = None, idle: float | None = None
+    ) -> None:
         self.answer = answer
         self.tls = tls
+        self.idle = 10.0 if idle is None else idle
         self.seen: list[Seen] = []
         self.connections = 0
         self.open_now = 0
@@ -91,6 +101,7 @@ class Scripted:
             if self.tls is not None:
                 conn = self.tls.wrap_socket(conn, server_side=True)
             while True:
+                conn.settimeout(self.idle if number else 10)
                 while b"\r\n\r\n" not in buffer:
                     chunk = conn.recv(65536)
                     if not chunk:
@@ -110,6 +121,8 @@ class Scripted:
                 if data is None:
                     return
                 conn.sendall(data)
+                if close == "reset":
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 if close:
                     return
         except OSError:
@@ -126,8 +139,10 @@ class Scripted:
 
 
 @contextmanager
-def scripted(answer: Script, **options: object) -> Iterator[tuple[Scripted, HttpClient]]:
-    server = Scripted(answer)
+def scripted(
+    answer: Script, idle: float | None = None, **options: object
+) -> Iterator[tuple[Scripted, HttpClient]]:
+    server = Scripted(answer, idle=idle)
     try:
         with HttpClient(server.url, **options) as client:  # type: ignore[arg-type]
             yield server, client
@@ -393,3 +408,229 @@ def test_a_certificate_nobody_vouches_for_is_refused(authority: trustme.CA) -> N
     assert got.error.startswith("cannot connect (TLS: its certificate is not trusted: ")
     assert "set SSL_CERT_FILE" in got.error
     assert server.seen == []
+
+
+def test_bytes_nobody_asked_for_never_reach_the_next_answer() -> None:
+    def answer(s: Seen) -> Answer:
+        if s.connection == 0 and s.number == 0:  # a second answer, unasked, in the same write
+            return ok(b"first")[0] + ok(b"STALE", "X-Stale: yes")[0], False
+        if s.line.startswith("HEAD"):  # the answer to HEAD with a body it must not have
+            return b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nJUNK", False
+        return ok(b"clean")
+
+    with scripted(answer) as (server, client):
+        first = client.request(put())
+        second = client.request(put())
+        head = client.request(Request("HEAD", "/p"))
+        after = client.request(put())
+    assert (first.body, second.body, head.body, after.body) == (b"first", b"clean", b"", b"clean")
+    assert "X-Stale" not in second.headers
+    assert second.headers["Content-Length"] == "5"
+    assert server.connections == 3  # each stray answer ended its connection
+
+
+def test_closing_the_client_ends_what_is_in_flight_and_opens_nothing_more() -> None:
+    def answer(s: Seen) -> Answer:
+        if s.number == 0 and s.connection == 0:
+            return ok()
+        time.sleep(1.5)
+        return ok()
+
+    server = Scripted(answer)
+    try:
+        client = HttpClient(server.url, connections=1, timeout=20)
+        assert client.request(put()).status == 200
+        results: dict[int, object] = {}
+
+        def call(i: int) -> None:
+            results[i] = client.request(put(f"/{i}"))
+
+        threads = [threading.Thread(target=call, args=(i,), daemon=True) for i in range(3)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.3)  # one request on the wire, two waiting for the one connection
+        started = time.monotonic()
+        client.close()
+        for thread in threads:
+            thread.join(5)
+        assert time.monotonic() - started < 3
+        assert not any(thread.is_alive() for thread in threads)
+        errors = [getattr(r, "error", None) for r in results.values()]
+        assert len(errors) == 3
+        assert all(e is not None and "closed" in e for e in errors), errors
+        time.sleep(0.2)
+        assert server.connections == 1  # nothing sent again, nothing opened after close
+    finally:
+        server.close()
+
+
+def test_a_connection_given_up_on_is_ended_even_with_bytes_it_could_not_send() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))  # accepts, never reads
+    port = listener.getsockname()[1]
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+
+    def ours() -> list[object]:
+        return [
+            c
+            for c in psutil.Process().net_connections(kind="tcp")
+            if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
+        ]
+
+    try:
+        with HttpClient(f"http://127.0.0.1:{port}", timeout=0.5, connections=2) as client:
+            big = put(body=b"x" * (32 * 2**20))  # more than the socket buffers hold
+            got = client.gather(client.send(big) for _ in range(2))
+            assert [g.error for g in got] == ["no answer within 0.5 s (timed out)"] * 2
+            time.sleep(0.2)
+            assert ours() == []  # aborted, not left open waiting to send the rest
+    finally:
+        stop.set()
+        thread.join(5)
+        for conn in accepted:
+            conn.close()
+        listener.close()
+
+
+def test_a_body_of_several_gzip_members_is_decoded_whole() -> None:
+    parts = [b'{"a": [1, ', b"2, ", b"3]}"]
+    body = b"".join(gzip.compress(p) for p in parts)
+    with scripted(lambda s: ok(body, "Content-Encoding: gzip")) as (_, client):
+        got = client.request(Request("GET", "/p"))
+    assert (got.status, got.body) == (200, b'{"a": [1, 2, 3]}')
+
+
+def test_a_body_running_to_the_close_under_another_transfer_coding_is_read() -> None:
+    answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\nwhole body", True
+    with scripted(lambda s: answer) as (_, client):
+        got = client.request(Request("GET", "/p"))
+    assert (got.status, got.body) == (200, b"whole body")
+
+
+def test_a_close_delimited_body_cut_by_a_reset_is_a_failure() -> None:
+    cut = b"HTTP/1.1 200 OK\r\n\r\n" + b'{"participants": [1, 2,', "reset"
+    with scripted(lambda s: cut) as (_, client):
+        got = client.request(Request("GET", "/p"))
+    assert got.status is None
+    assert got.error is not None
+    assert got.error.startswith("connection reset")
+
+
+def test_header_values_travel_as_utf_8_both_ways() -> None:
+    def raw_ok(s: Seen) -> Answer:
+        return b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Name: Zo\xc3\xab\r\n\r\n{}", False
+
+    with scripted(raw_ok) as (server, client):
+        got = client.request(put(**{"X-Name": "Zoë 日本"}))
+    assert got.headers["X-Name"] == "Zoë"
+    sent = server.seen[0].header("x-name")[0].encode("latin-1").decode("utf-8")
+    assert sent == "Zoë 日本"
+
+
+def test_a_request_without_a_body_says_its_length_where_its_method_may_have_one() -> None:
+    with scripted(lambda s: ok()) as (server, client):
+        for method in ("POST", "PUT", "PATCH", "DELETE", "GET", "OPTIONS"):
+            assert client.request(Request(method, "/p")).status == 200
+    lengths = {s.line.split()[0]: s.header("content-length") for s in server.seen}
+    assert lengths == {
+        "POST": ["0"],
+        "PUT": ["0"],
+        "PATCH": ["0"],
+        "DELETE": ["0"],
+        "GET": [],
+        "OPTIONS": [],
+    }
+
+
+def test_refused_on_every_address_of_a_name_says_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    both = [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+        for address in ("127.0.0.1", "127.0.0.2")
+    ]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: both)
+    with HttpClient(f"http://loopback.test:{port}") as client:
+        got = client.request(Request("GET", "/health"))
+    assert (got.status, got.error) == (None, "cannot connect (refused)")
+
+
+def test_an_idle_connection_the_target_closed_is_not_used_while_the_loop_was_busy() -> None:
+    with scripted(lambda s: ok(), idle=0.1) as (server, client):
+
+        async def posts() -> list[int | None]:
+            out = []
+            for i in range(4):
+                out.append((await client.send(Request("POST", f"/{i}", body=b"{}"))).status)
+                time.sleep(0.3)  # the loop is busy while the target closes the idle connection
+            return out
+
+        assert client.run(posts()) == [200] * 4
+    assert server.connections == 4
+
+
+def test_a_switch_of_protocols_ends_the_connection_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def answer(s: Seen) -> Answer:
+        if s.number == 0 and s.connection == 0:
+            upgrade = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+            return upgrade + b"Upgrade: websocket\r\n\r\n\x81\x00", False
+        return ok(b"next")
+
+    with scripted(answer) as (server, client):
+        switched = client.request(Request("GET", "/ws"))
+        after = client.request(Request("GET", "/p"))
+    assert switched.status == 101
+    assert (after.status, after.body) == (200, b"next")
+    assert server.connections == 2
+    assert not [r for r in caplog.records if r.name == "asyncio"]
+
+
+@pytest.mark.parametrize(
+    ("path", "line"),
+    [
+        ("/a#b", "/a%23b"),
+        ("/100%", "/100%25"),
+        ("/done%20ok", "/done%20ok"),
+        ("/é%zz", "/%C3%A9%25zz"),
+    ],
+)
+def test_a_path_is_sent_as_a_valid_request_target(path: str, line: str) -> None:
+    with scripted(lambda s: ok()) as (server, client):
+        assert client.request(Request("GET", path)).status == 200
+    assert server.seen[0].line == f"GET {line} HTTP/1.1"
+
+
+def test_a_method_that_is_not_a_token_is_refused() -> None:
+    with (
+        scripted(lambda s: ok()) as (server, client),
+        pytest.raises(UsageError, match="not an HTTP method"),
+    ):
+        client.request(Request("GET /x HTTP/1.1\r\nX:", "/p"))
+    assert server.seen == []
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("http://user:secret@127.0.0.1:8080", "credentials in a header"),
+        ("http://127.0.0.1:8080/api?x=1", "query or a fragment"),
+        ("http://127.0.0.1:8080/#top", "query or a fragment"),
+    ],
+)
+def test_a_base_url_with_credentials_or_a_query_is_refused(url: str, says: str) -> None:
+    with pytest.raises(UsageError, match=says) as caught:
+        HttpClient(url)
+    assert "secret" not in str(caught.value)

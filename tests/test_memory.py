@@ -22,6 +22,7 @@ import stubs
 
 from callbacksim.generation.lifecycle import Event, Lifecycle, Plan
 from callbacksim.generation.participants import ANCHOR_MS
+from callbacksim.simulator import latency
 from callbacksim.simulator.adapters import StoreAdapter
 from callbacksim.simulator.client import HttpClient
 from callbacksim.simulator.replay import ReplayConfig, ReplayResult, replay
@@ -65,7 +66,13 @@ def peak_of(
 
 
 @pytest.mark.slow
-def test_replay_and_resume_memory_does_not_grow_with_the_conversations(tmp_path: Path) -> None:
+def test_replay_and_resume_memory_does_not_grow_with_the_conversations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Latencies are counted by HDR bucket: bounded, but the more requests, the more distinct
+    # buckets a busy machine's scattered latencies fill. Every latency counts as 1 ms here, so
+    # that what is measured is what replay keeps per conversation.
+    monkeypatch.setattr(latency, "bucket", lambda micros: 1000)
     small_n, large_n = 300, 1200
     with forgetful_target() as url:
         # Warm up, untraced: imports, the connection pool, and bounded caches (of URLs, in the

@@ -101,18 +101,18 @@ class HttpClient:
         connections: int = 64,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        target = Target(self.base_url)
+        # Made before the loop's thread starts, so that a bad URL or header leaves nothing running;
+        # the pool binds to the loop that first runs its requests.
+        self._pool = Pool(
+            Target(self.base_url),
+            size=connections,
+            headers=dict(headers or {}),
+            user_agent=f"callbacksim/{__version__}",
+        )
         self._timeout = timeout
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
-        self._pool: Pool = self._run(self._open(target, dict(headers or {}), connections))
-
-    async def _open(self, target: Target, headers: dict[str, str], connections: int) -> Pool:
-        # The pool belongs to the loop it is made on.
-        return Pool(
-            target, size=connections, headers=headers, user_agent=f"callbacksim/{__version__}"
-        )
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
@@ -135,7 +135,14 @@ class HttpClient:
         return Response(status, body, headers)
 
     async def _close_pool(self) -> None:
+        # What is in flight fails at once (the connections end, no new one opens); it is let
+        # finish, so that no caller waits on a loop that has stopped.
         self._pool.close()
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        if others:
+            _, pending = await asyncio.wait(others, timeout=2)
+            for task in pending:
+                task.cancel()
         await asyncio.sleep(0)  # the transports' own closing runs on the next turn
 
     def request(self, request: Request) -> Response:

@@ -13,14 +13,22 @@ uses), a connection pool of bounded size reused most-recently-used first.
 - A request sent on a reused connection that the target closes before any byte of the answer is
   sent once more at once on a fresh connection when its method is idempotent (GET, PUT, DELETE,
   HEAD, OPTIONS), as HTTP allows; the caller sees one attempt.
+- An idle connection is checked before it is reused: one the target has closed (or sent bytes
+  on, unasked) is dropped, so a request is not lost to a close the loop has not seen yet.
 - Chunked and close-delimited bodies, 1xx interim answers and answers to HEAD are handled;
   gzip and deflate bodies are decoded (the client does not ask for them, but a target may send
-  them).
+  them). Bytes nobody asked for (a second answer, a body with the answer to HEAD) end their
+  connection; they never reach the next request's answer.
+- Header values go out as UTF-8 and come back read as UTF-8 (bytes that are not, kept as escapes).
+- A closed pool opens nothing more: what was in flight fails with `Disconnected`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import re
+import select
 import ssl
 import zlib
 from collections.abc import Mapping
@@ -42,7 +50,17 @@ _OWN_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
 caller's are dropped."""
 
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%?"
-"""Characters a request path keeps as they are; any other is percent-encoded."""
+"""Characters a request path keeps as they are; any other is percent-encoded (a ``%`` only when it
+begins an escape, ``%`` and two hex digits)."""
+
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""An HTTP method (a token: no spaces, no line breaks)."""
+
+_NO_LENGTH = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+"""Methods whose requests say nothing of a body they do not have; the others say
+``Content-Length: 0``, as servers that insist on a length for POST need."""
 
 
 class Disconnected(Exception):
@@ -69,6 +87,16 @@ class Target:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             msg = f"{base_url!r} is not an http:// or https:// URL; give the target's base URL"
             raise UsageError(msg)
+        if parts.username is not None or parts.password is not None:
+            msg = (
+                f"give the credentials in a header (--header 'Authorization: ...'), not in the "
+                f"target's base URL {parts.scheme}://...@{parts.hostname}: the URL is printed in "
+                "summaries and reports"
+            )
+            raise UsageError(msg)
+        if parts.query or parts.fragment or base_url.endswith(("?", "#")):
+            msg = f"{base_url!r} has a query or a fragment; give the target's base URL without it"
+            raise UsageError(msg)
         try:
             port = parts.port
         except ValueError:
@@ -84,13 +112,19 @@ class Target:
 
 
 def _encode_path(path: str) -> str:
-    if path.isascii() and path.isprintable() and " " not in path:
+    if path.isascii() and path.isprintable() and not any(c in path for c in " #%"):
         return path
-    return quote(path, safe=_PATH_SAFE)
+    return quote(_STRAY_PERCENT.sub("%25", path), safe=_PATH_SAFE)
 
 
 def _block(headers: Mapping[str, tuple[str, str]]) -> str:
     return "".join(f"{name}: {value}\r\n" for name, value in headers.values())
+
+
+def _check_method(method: str) -> None:
+    if _TOKEN.fullmatch(method) is None:
+        msg = f"{method!r} is not an HTTP method (letters, digits and a few marks, no spaces)"
+        raise UsageError(msg)
 
 
 def _check_header(name: str, value: str) -> None:
@@ -116,12 +150,17 @@ class _Connection(asyncio.Protocol):
         self.received = False  # any byte of the current answer
         self.usable = True  # may carry another request
         self.served = 0  # answers completed on this connection
+        self._poll: select.poll | None = None  # asks whether the idle socket has bytes to read
 
     # asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None and hasattr(select, "poll"):
+            self._poll = select.poll()
+            self._poll.register(sock.fileno(), select.POLLIN)
 
     def data_received(self, data: bytes) -> None:
         if self.waiter is None:  # bytes nobody asked for: the connection's state is unknown
@@ -132,23 +171,31 @@ class _Connection(asyncio.Protocol):
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
             self._fail(Malformed(f"malformed answer ({exc})"))
+        except httptools.HttpParserUpgrade:  # 101: the connection speaks something else now
+            self._fail(Malformed("the target switched protocols (101), which is not HTTP/1.1"))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.usable = False
         waiter = self.waiter
         if waiter is None or waiter.done():
             return
-        if self.headers_done and self._close_delimited():
-            self._finish()
+        if exc is None and self.headers_done and self._close_delimited():
+            self._finish()  # the close ends the body (a reset would have cut it short)
             return
         why = f"connection reset ({exc})" if exc is not None else "connection closed"
         self._fail(Disconnected(f"{why} before the answer was complete"))
 
     # httptools callbacks
 
+    def on_message_begin(self) -> None:
+        if self.waiter is None:  # an answer nobody asked for
+            self.close()
+
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self.waiter is None:
+            return
         key = name.decode("latin-1")
-        text = value.decode("latin-1")
+        text = value.decode("utf-8", "surrogateescape")
         before = self.headers.get(key)
         self.headers[key] = text if before is None else f"{before}, {text}"
 
@@ -162,6 +209,9 @@ class _Connection(asyncio.Protocol):
             self.parser = httptools.HttpResponseParser(self)
 
     def on_body(self, body: bytes) -> None:
+        if self.waiter is None:  # a body nobody asked for (with the answer to HEAD, say)
+            self.close()
+            return
         self.body.append(body)
 
     def on_message_complete(self) -> None:
@@ -179,8 +229,11 @@ class _Connection(asyncio.Protocol):
     # ours
 
     def _close_delimited(self) -> bool:
-        lowered = {k.lower() for k in self.headers}
-        return "content-length" not in lowered and "transfer-encoding" not in lowered
+        lowered = {k.lower(): v for k, v in self.headers.items()}
+        coding = lowered.get("transfer-encoding")
+        if coding is not None:  # a body is chunked only when chunked is its last coding
+            return coding.rsplit(",", 1)[-1].strip().lower() != "chunked"
+        return "content-length" not in lowered
 
     def _finish(self) -> None:
         waiter = self.waiter
@@ -217,21 +270,45 @@ class _Connection(asyncio.Protocol):
         waiter = asyncio.get_running_loop().create_future()
         self.waiter = waiter
         self.head_request = head
+        self.headers = {}
+        self.body = []
+        self.headers_done = False
         self.received = False  # kept past a failure: the pool asks it to decide on a resend
         self.transport.write(data)
         return waiter
 
+    def idle_and_open(self) -> bool:
+        """Whether this idle connection may carry a request: usable, and nothing (a close, bytes
+        nobody asked for) waiting to be read on it that the loop has not seen yet."""
+        transport = self.transport
+        if not self.usable or transport is None or transport.is_closing():
+            return False
+        if self._poll is not None:
+            return not self._poll.poll(0)
+        sock = transport.get_extra_info("socket")  # where there is no poll (Windows)
+        return sock is None or not select.select([sock.fileno()], [], [], 0)[0]
+
     def close(self) -> None:
+        """End the connection now: unsent bytes are dropped (a target that stopped reading would
+        otherwise hold them, and the connection, open)."""
         self.usable = False
         if self.transport is not None:
-            self.transport.close()
+            self.transport.abort()
 
 
 def _decoded(body: bytes, encoding: str) -> bytes:
     if not body or encoding in ("", "identity"):
         return body
     if encoding in ("gzip", "x-gzip"):
-        return zlib.decompress(body, 16 + zlib.MAX_WBITS)
+        parts = []
+        while body:  # one or more gzip members, one after another
+            member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            parts.append(member.decompress(body))
+            if not member.eof:
+                msg = "the gzip body ends inside a member"
+                raise zlib.error(msg)
+            body = member.unused_data
+        return b"".join(parts)
     if encoding == "deflate":
         try:
             return zlib.decompress(body)
@@ -260,6 +337,7 @@ class Pool:
         self._slots = asyncio.Semaphore(max(1, size))
         self._idle: list[_Connection] = []
         self._open: set[_Connection] = set()
+        self._closed = False
         fixed = {"host": ("Host", target.authority), "user-agent": ("User-Agent", user_agent)}
         fixed["accept"] = ("Accept", "*/*")
         for name, value in headers.items():
@@ -274,6 +352,7 @@ class Pool:
         self, method: str, path: str, body: bytes | None, headers: Mapping[str, str]
     ) -> Answer:
         """Send one request; its answer's status, headers and (decoded) body."""
+        _check_method(method)
         lines = [f"{method} {self._target.prefix}{_encode_path(path)} HTTP/1.1\r\n", ""]
         replaced = False
         for name, value in headers.items():
@@ -291,12 +370,14 @@ class Pool:
             lines = [lines[0], _block(merged)]
         else:
             lines[1] = self._fixed_block
+        if body is None and method not in _NO_LENGTH:
+            body = b""
         if body is not None:
             lines.append(f"Content-Length: {len(body)}\r\n\r\n")
-            data = "".join(lines).encode("latin-1") + body
+            data = "".join(lines).encode("utf-8") + body
         else:
             lines.append("\r\n")
-            data = "".join(lines).encode("latin-1")
+            data = "".join(lines).encode("utf-8")
         head = method == "HEAD"
         async with self._slots:
             connection = await self._connection()
@@ -317,12 +398,15 @@ class Pool:
     async def _connection(self) -> _Connection:
         while self._idle:
             connection = self._idle.pop()
-            if connection.usable:
+            if connection.idle_and_open():
                 return connection
             self._drop(connection)
         return await self._new_connection()
 
     async def _new_connection(self) -> _Connection:
+        if self._closed:
+            msg = "the client was closed before the answer came"
+            raise Disconnected(msg)
         loop = asyncio.get_running_loop()
         target = self._target
         try:
@@ -344,7 +428,11 @@ class Pool:
         except ssl.SSLError as exc:
             raise CannotConnect(f"TLS: {exc.reason or exc}") from None
         except OSError as exc:
-            raise CannotConnect(exc.strerror or str(exc) or type(exc).__name__) from None
+            raise CannotConnect(_why_not(exc)) from None
+        if self.closed():  # closed while connecting
+            connection.close()
+            msg = "the client was closed before the answer came"
+            raise Disconnected(msg)
         self._open.add(connection)
         return connection
 
@@ -358,8 +446,22 @@ class Pool:
         connection.close()
         self._open.discard(connection)
 
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
+        self._closed = True
         for connection in list(self._open):
             connection.close()
         self._open.clear()
         self._idle.clear()
+
+
+def _why_not(exc: OSError) -> str:
+    """Why a connection could not be opened, in a few words."""
+    text = str(exc)
+    refused = f"[Errno {errno.ECONNREFUSED}]"
+    # Every address of the name tried (::1 and 127.0.0.1 for localhost, say), and each refused:
+    if exc.errno is None and text.startswith("Multiple exceptions"):
+        return "refused" if text.count("[Errno ") == text.count(refused) else text
+    return exc.strerror or text or type(exc).__name__
