@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from callbacksim.generation.lifecycle import Lifecycle, LifecycleStream
+from callbacksim.generation.lifecycle import WRAPUP_TIMEOUT_CODE, Lifecycle, LifecycleStream
 from callbacksim.generation.participants import ANCHOR_MS
 from callbacksim.model import Edition
 from callbacksim.rules import check
@@ -36,7 +36,6 @@ from callbacksim.simulator.adapters import Delivery, notification_envelope
 from callbacksim.wiretime import epoch_ms, parse_datetime
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-TIMEOUT_CODE = "ININ-WRAP-UP-TIMEOUT"
 CALLBACK_LEGS = {"customer", "external", "acd"}
 
 
@@ -159,7 +158,7 @@ def figures(lcs: Iterable[Lifecycle]) -> list[tuple[str, str]]:
                 c["...of them under a prompt other than optional"] += (
                     final.get("wrapupPrompt") != "optional"
                 )
-            if (final.get("wrapup") or {}).get("code") == TIMEOUT_CODE:
+            if (final.get("wrapup") or {}).get("code") == WRAPUP_TIMEOUT_CODE:
                 c["wrap-ups forced by timeout"] += 1
                 c["...of them under a prompt without a timeout"] += final.get("wrapupPrompt") in {
                     "optional",

@@ -263,12 +263,9 @@ def _snapshots(
         assert resume is not None
         changes.add(at(resume))
     waiting = _WAITING.get(str(p.get("purpose")), "alerting")
+    customer_side = waiting == "none" and p.get("purpose") != "acd"  # never dialled, never alerted
     handed_over = (
-        waiting == "none"
-        and p.get("purpose") != "acd"
-        and connected is not None
-        and connected > start
-        and connected in handovers
+        customer_side and connected is not None and connected > start and connected in handovers
     )
     if handed_over:
         assert connected is not None
@@ -299,7 +296,7 @@ def _snapshots(
             return final
         if final != waiting:
             used.add("waits-none" if waiting == "none" else "alerting-from-start")
-        if waiting == "none" and p.get("purpose") != "acd":
+        if customer_side:
             used.add("no-dialing")
         return waiting
 

@@ -50,6 +50,8 @@ from callbacksim.wiretime import format_epoch_ms
 
 __all__ = [
     "PATHS",
+    "TIMED_PROMPTS",
+    "WRAPUP_TIMEOUT_CODE",
     "AgentEnd",
     "Dial",
     "Ending",
@@ -157,15 +159,24 @@ Ownership = Literal["kept", "expired", "requeued"]
 removed or re-queued."""
 
 _NORMAL = NormalDist()
-_WRAPUP_TIMEOUT_CODE = "ININ-WRAP-UP-TIMEOUT"
-_TIMED_PROMPTS = ("timeout", "forcedTimeout", "agentRequested")
-_WRAPUP_PATHS = frozenset({"wrapup-applied", "wrapup-skipped", "wrapup-timeout", "no-wrapup"})
+WRAPUP_TIMEOUT_CODE = "ININ-WRAP-UP-TIMEOUT"
+"""The wrap-up code the system applies when after-call work runs out of time."""
+TIMED_PROMPTS = ("timeout", "forcedTimeout", "agentRequested")
+"""The wrap-up prompts that give after-call work a time limit (``wrapupTimeoutMs``)."""
+_WRAPUP_REQUIRED: dict[str, WrapupOutcome] = {
+    "wrapup-applied": "applied",
+    "wrapup-skipped": "skipped",
+    "wrapup-timeout": "timeout",
+    "no-wrapup": "none",
+}
+"""The wrap-up paths, each with the outcome it requires."""
+_WRAPUP_PATHS = frozenset(_WRAPUP_REQUIRED)
 _SERVED = frozenset(
     {"accepted", "hold", "park", "transfer", "error", "transport-failure", "rescheduled"}
     | {"auto-dial"}
     | _WRAPUP_PATHS
 )
-_ENDINGS = ("cancelled", "abandoned", "given-up", "ownership-expired", "unreachable")
+_ENDINGS = frozenset({"cancelled", "abandoned", "given-up", "ownership-expired", "unreachable"})
 _OFFERED = frozenset({"timeout", "decline"})
 _CUSTOMER_FIRST = frozenset({"customer-first", "dial-retry", "answering-machine", "unreachable"})
 _OWNED = frozenset({"agent-owned", "ownership-expired", "ownership-requeued"})
@@ -315,7 +326,7 @@ def path_conflicts(required: Collection[str], edition: Edition) -> str | None:
         return f"only one wrap-up outcome per lifecycle, got {sorted(wrapups)}"
     if len(r & {"error", "transport-failure"}) > 1:
         return "an agent leg ends in an error or a transport failure, not both"
-    ends = r & set(_ENDINGS)
+    ends = r & _ENDINGS
     served = r & _SERVED
     if len(ends) > 1 or (ends and served):
         return f"{sorted(ends)} cannot be combined with {sorted(served) or sorted(ends)}"
@@ -580,7 +591,7 @@ def _wrapup_plan(ch: Chooser, profile: Profile, r: set[str]) -> tuple[str, Wrapu
     if "wrapup-skipped" in r:
         allowed = ("optional",)
     elif "wrapup-timeout" in r:
-        allowed = _TIMED_PROMPTS
+        allowed = TIMED_PROMPTS
     elif "no-wrapup" in r:
         allowed = ("agentRequested",)
     prompt = _weighted(ch, profile.wrapup_prompt, allowed)
@@ -590,13 +601,7 @@ def _wrapup_plan(ch: Chooser, profile: Profile, r: set[str]) -> tuple[str, Wrapu
         request=profile.acw_request_probability,
         timeout=profile.wrapup_timeout_probability,
     )
-    required: dict[str, WrapupOutcome] = {
-        "wrapup-applied": "applied",
-        "wrapup-skipped": "skipped",
-        "wrapup-timeout": "timeout",
-        "no-wrapup": "none",
-    }
-    for name, outcome in required.items():
+    for name, outcome in _WRAPUP_REQUIRED.items():
         if name in r:
             return prompt, outcome
     if prompt == "optional":
@@ -731,7 +736,6 @@ class _Play:
         self.pop = run.pop
         self.profile = run.profile
         self.plan = plan
-        self.common: dict[str, Any] = {}
         self.numbers: list[str] = []
         self.communication = ""
 
@@ -791,7 +795,6 @@ class _Play:
             scheduled_at = t - _ms_between(ch, 0, profile.elapsed_schedule_max_s * 1000)
         if scheduled_at is not None:
             common["callbackScheduledTime"] = format_epoch_ms(scheduled_at)
-        self.common = common
         # The customer's callback communication: the queue legs' peer.
         self.communication = run.new_id()
         customer = _Leg("customer", run.new_id())
@@ -955,7 +958,7 @@ class _Play:
         agent.snap = {"id": agent.pid, "name": user["name"], "purpose": "agent"}
         agent.snap |= {"direction": "outbound", "user": user, "queue": queue}
         agent.snap |= {"wrapupRequired": False, "wrapupPrompt": plan.prompt}
-        if plan.prompt in _TIMED_PROMPTS:
+        if plan.prompt in TIMED_PROMPTS:
             agent.snap["wrapupTimeoutMs"] = int(profile.wrapup_timeout_ms)
         agent.snap |= {"alertingTimeoutMs": timeout, "provider": "PureCloud Callback"}
         alert = t + _ms_between(ch, profile.alert_start_min_ms, profile.alert_start_max_ms)
@@ -1054,7 +1057,7 @@ class _Play:
         if plan.wrapup == "timeout":
             # The system applies its own code when the wrap-up time runs out.
             done = end + timeout
-            wrapup = {"code": _WRAPUP_TIMEOUT_CODE, "name": _WRAPUP_TIMEOUT_CODE}
+            wrapup = {"code": WRAPUP_TIMEOUT_CODE, "name": WRAPUP_TIMEOUT_CODE}
             wrapup |= {"durationSeconds": timeout // 1000, "endTime": format_epoch_ms(done)}
             run.change(agent, "wrapup-timeout", done, acw_end=done, wrapup=wrapup)
         elif plan.wrapup == "skipped":
@@ -1064,7 +1067,7 @@ class _Play:
             done = end + length
             if plan.prompt == "forcedTimeout":
                 done = end + timeout  # after-call work lasts its whole time, code or not
-            elif plan.prompt in _TIMED_PROMPTS:
+            elif plan.prompt in TIMED_PROMPTS:
                 done = min(done, end + max(0, timeout - 1))  # a code entered in time
             wrapup = {"code": code, "name": name}
             if note is not None:

@@ -404,17 +404,8 @@ class Profile:
     @classmethod
     def describe(cls) -> list[Parameter]:
         """Every parameter: name, default, source, basis, kind and (for a choice) options."""
-        return [
-            Parameter(
-                f.name,
-                f.default,
-                f.metadata["source"],
-                f.metadata["basis"],
-                f.metadata["kind"],
-                f.metadata["options"],
-            )
-            for f in attrs.fields(cls)
-        ]
+        # Each field's metadata (`_field`) holds exactly Parameter's remaining fields.
+        return [Parameter(f.name, f.default, **f.metadata) for f in attrs.fields(cls)]
 
 
 def _split(pair: str) -> tuple[str, str]:

@@ -24,7 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from callbacksim.generation.lifecycle import Lifecycle
+from callbacksim.generation.lifecycle import TIMED_PROMPTS, WRAPUP_TIMEOUT_CODE, Lifecycle
 from callbacksim.model import Edition
 from callbacksim.rules import timestamps
 from callbacksim.wiretime import DatetimeFormatError, epoch_ms, parse_datetime
@@ -218,10 +218,6 @@ METRICS: dict[str, tuple[type[Observation], str]] = {
 """Every observation, by name: its kind and what it measures."""
 
 _FAILURES = frozenset({"error", "transport.failure"})
-_TIMED_PROMPTS = ("timeout", "forcedTimeout", "agentRequested")
-"""The wrap-up prompts that give after-call work a time limit (``wrapupTimeoutMs``)."""
-_TIMEOUT_CODE = "ININ-WRAP-UP-TIMEOUT"
-"""The wrap-up code the system applies when the time runs out."""
 
 
 class _Leg:
@@ -386,7 +382,7 @@ class Observed:
     def _acw(self, a: _Leg) -> None:
         # A time-boxed prompt cuts after-call work short (or, forcedTimeout, stretches it to the
         # whole allowance): only the untimed prompts show how long the work itself takes.
-        if _wrapup(a) == "applied" and a.final.get("wrapupPrompt") not in _TIMED_PROMPTS:
+        if _wrapup(a) == "applied" and a.final.get("wrapupPrompt") not in TIMED_PROMPTS:
             start, done = a.get("startAcwTime"), a.get("endAcwTime")
             if start is not None and done is not None:
                 self.metrics["acw_s"].add((done - start) / 1000)
@@ -441,7 +437,7 @@ class Observed:
         if wrapup != "none":
             if prompt in (None, "optional"):
                 m["wrapup_skipped"].add(wrapup == "skipped")
-            if prompt in (None, *_TIMED_PROMPTS) and wrapup != "skipped":
+            if prompt in (None, *TIMED_PROMPTS) and wrapup != "skipped":
                 m["wrapup_timeout"].add(wrapup == "timeout")
         customer_end, agent_end = customer.get("endTime"), last.get("endTime")
         if customer_end is not None and agent_end is not None and customer_end >= agent_end:
@@ -464,7 +460,7 @@ def _wrapup(agent: _Leg) -> str:
         return "skipped"
     code = final.get("wrapup")
     if isinstance(code, Mapping) and code.get("code") is not None:
-        return "timeout" if code.get("code") == _TIMEOUT_CODE else "applied"
+        return "timeout" if code.get("code") == WRAPUP_TIMEOUT_CODE else "applied"
     setting = final.get("wrapupTimeoutMs")
     start, done = agent.get("startAcwTime"), agent.get("endAcwTime")
     # Without a code shown: forced by its timeout when after-call work lasted the whole

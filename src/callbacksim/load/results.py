@@ -188,6 +188,12 @@ class LoadResult:
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds > 0 else 0.0
 
+    def name_rows(self) -> list[tuple[str, int, int, dict[str, float]]]:
+        """(name, requests, failures, latency in ms) for each of `names` in order, then the
+        ``all`` row: what the views show."""
+        every = [*self.names.items(), ("all", self.total)]
+        return [(name, st.requests, st.failures, st.latency_ms) for name, st in every]
+
     @property
     def requested(self) -> int | None:
         value = self.settings.get("lifecycles")

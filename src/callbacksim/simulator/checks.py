@@ -76,6 +76,7 @@ from callbacksim.simulator.covering import (
 )
 from callbacksim.simulator.faults import Faults, plan_deliveries
 from callbacksim.simulator.properties import PROPERTIES, Failure, Outcome, Status
+from callbacksim.simulator.retry import RetryPolicy, send_with_retries
 from callbacksim.strategies import (
     built_by,
     invalid_payloads,
@@ -461,22 +462,20 @@ _CHECK_FAULTS = Faults(duplicates=0.2, reorder=0.3)
 """The delivery faults ``converges`` applies to a lifecycle drawn with faults."""
 
 
-_READ_ATTEMPTS = 4
-"""How often a read-back without a usable answer is tried before it counts as unreadable."""
+_READ_RETRY = RetryPolicy(retries=3, backoff_ms=200.0)
+"""How a read-back without a usable answer (no answer, 429, 5xx) is asked again before it counts
+as unreadable: it says nothing of the data."""
 
 
 def _converged(s: _Session, lifecycle: Lifecycle, cid: str, edition: Edition) -> None:
     """Every participant of ``lifecycle``, stored under conversation ``cid``, reads back as its
     last snapshot, and the conversation lists exactly them, each as its last snapshot."""
-    # A read that got no usable answer (no answer, 429, 5xx) says nothing of the data: it is
-    # asked again, a few times with a pause, before it is reported as unreadable.
-    for attempt in range(_READ_ATTEMPTS):
-        verdict = s.client.run(
-            verify_conversation(s.send_async, s.adapter, lifecycle.finals(), cid, edition)
-        )
-        if not verdict.unreadable or attempt == _READ_ATTEMPTS - 1:
-            break
-        time.sleep(0.2 * 2**attempt)
+    rng = random.Random(0)  # the retries' jitter
+
+    async def read(request: Request) -> Response:
+        return (await send_with_retries(s.send_async, request, _READ_RETRY, rng)).response
+
+    verdict = s.client.run(verify_conversation(read, s.adapter, lifecycle.finals(), cid, edition))
     if verdict.problems:
         first = verdict.problems[0]
         summary = first.summary

@@ -104,8 +104,8 @@ class Target:
             raise UsageError(msg) from None
         self.tls = parts.scheme == "https"
         self.host = parts.hostname
-        self.port = port if port is not None else (443 if self.tls else 80)
         default = 443 if self.tls else 80
+        self.port = port if port is not None else default
         name = f"[{self.host}]" if ":" in self.host else self.host
         self.authority = name if self.port == default else f"{name}:{self.port}"
         self.prefix = _encode_path(parts.path.rstrip("/"))
@@ -219,9 +219,7 @@ class _Connection(asyncio.Protocol):
             return
         status = self.parser.get_status_code()
         if 100 <= status < 200 and status != 101:  # an interim answer: the real one follows
-            self.headers = {}
-            self.body = []
-            self.headers_done = False
+            self._clear()
             return
         self.usable = self.usable and self.parser.should_keep_alive()
         self._finish()
@@ -258,11 +256,15 @@ class _Connection(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_exception(exc)
 
-    def _reset(self) -> None:
-        self.waiter = None
+    def _clear(self) -> None:
+        """Forget the answer collected so far."""
         self.headers = {}
         self.body = []
         self.headers_done = False
+
+    def _reset(self) -> None:
+        self.waiter = None
+        self._clear()
 
     def request(self, data: bytes, *, head: bool) -> asyncio.Future[Answer]:
         assert self.transport is not None
@@ -270,9 +272,7 @@ class _Connection(asyncio.Protocol):
         waiter = asyncio.get_running_loop().create_future()
         self.waiter = waiter
         self.head_request = head
-        self.headers = {}
-        self.body = []
-        self.headers_done = False
+        self._clear()
         self.received = False  # kept past a failure: the pool asks it to decide on a resend
         self.transport.write(data)
         return waiter

@@ -76,7 +76,7 @@ from callbacksim.simulator.ledger import (
     read_header,
     read_ledger,
 )
-from callbacksim.simulator.retry import RetryPolicy, send_with_retries
+from callbacksim.simulator.retry import RetryPolicy, retryable, send_with_retries
 
 __all__ = ["ReplayConfig", "ReplayResult", "Stop", "check_ledger", "replay", "run_identity"]
 
@@ -226,14 +226,12 @@ class ReplayResult:
             explained=self.explained(),
         )
 
-    def name_rows(self) -> list[tuple[str, dict[str, Any]]]:
-        """`names` in order, then an ``all`` row over every request (what the views show)."""
-        every = {
-            "requests": self.requests,
-            "failures": sum(n["failures"] for n in self.names.values()),
-            "latency_ms": self.latency_ms,
-        }
-        return [*self.names.items(), ("all", every)]
+    def name_rows(self) -> list[tuple[str, int, int, dict[str, float]]]:
+        """(name, requests, failures, latency in ms) for each of `names` in order, then an ``all``
+        row over every request: what the views show."""
+        rows = [(n, s["requests"], s["failures"], s["latency_ms"]) for n, s in self.names.items()]
+        failures = sum(row[2] for row in rows)
+        return [*rows, ("all", self.requests, failures, self.latency_ms)]
 
     @property
     def differing(self) -> int:
@@ -289,7 +287,7 @@ class _Named:
         if status is None or status >= 300:
             if failure_of(status):
                 self.failures += 1
-            if status is None or status == 429 or status >= 500:
+            if retryable(response):
                 self.retried[retried_as(status)] += 1
 
 
@@ -445,9 +443,13 @@ def replay(
     policy = cfg.retry
 
     async def one(ordinal: int, lifecycle: Lifecycle, halt: asyncio.Event) -> None:
+        if state.is_done(ordinal) and not cfg.faults.loss:  # every event skipped, none lost
+            stats.events += len(lifecycle.events)
+            stats.skipped += len(lifecycle.events)
+            return
         rng = random.Random(f"{cfg.seed}:{lifecycle.conversation_id}")
         plan = deliveries(lifecycle.events, cfg.faults, rng)
-        if state.is_done(ordinal):
+        if state.is_done(ordinal):  # which events were lost is drawn again, to count them
             for _event, how in plan:
                 if how != "duplicate":
                     stats.events += 1

@@ -24,6 +24,7 @@ from rich.style import Style
 from rich.text import Text
 
 from callbacksim.generation.lifecycle import Event, Lifecycle
+from callbacksim.generation.profile import WAITING_STATES
 from callbacksim.views.svg import element, escape
 from callbacksim.wiretime import epoch_ms, format_epoch_ms, parse_datetime
 
@@ -64,7 +65,7 @@ GAP = "≈"
 
 _ORDER = {name: i for i, name in enumerate(MARKS)}
 _ACTIVE = frozenset({"dialing", "alerting", "connected", "held", "parked"})
-_WAITING = frozenset({"none", "scheduled"})
+_WAITING = frozenset(WAITING_STATES)
 _IDLE_MS = 300_000  # idle gaps up to this long stay to scale
 _SHARE = 0.25  # a longer idle gap is drawn as this share of the time drawn to scale
 

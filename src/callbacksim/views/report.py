@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -319,9 +319,7 @@ def _explained(result: ReplayResult) -> str:
 def _names(result: ReplayResult) -> str:
     if not result.names:
         return ""
-    rows = [
-        (name, st["requests"], st["failures"], st["latency_ms"]) for name, st in result.name_rows()
-    ]
+    rows = result.name_rows()
     return (
         "<h3>Latency by request name (ms)</h3>"
         '<p class="muted">A request is named by its participant\'s purpose and state; failures '
@@ -331,7 +329,7 @@ def _names(result: ReplayResult) -> str:
 
 
 def _latency_table(
-    rows: list[tuple[str, int, int, Mapping[str, float]]], count: str, keys: tuple[str, ...]
+    rows: Sequence[tuple[str, int, int, Mapping[str, float]]], count: str, keys: tuple[str, ...]
 ) -> str:
     """The latency-by-request-name table: a row per (name, requests, failures, latency in ms),
     the latency columns ``keys``; ``count`` heads the requests column."""
@@ -629,10 +627,7 @@ def load_html(result: LoadResult, verdicts: list[Verdict], problems: list[str]) 
         counts += [("arrivals", result.arrivals), ("late arrivals", result.late)]
     counts += [(f"failures: {k}", v) for k, v in result.reasons.items()]
     latency = _latency_table(
-        [
-            (name, st.requests, st.failures, st.latency_ms)
-            for name, st in [*result.names.items(), ("all", result.total)]
-        ],
+        result.name_rows(),
         "count",
         ("p50", "p90", "p99", "p99.9", "max", "mean"),
     )

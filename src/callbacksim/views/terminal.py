@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
@@ -283,10 +283,7 @@ def replay_names(result: ReplayResult) -> Table:
     """Requests, failures and latency by request name (as Locust shows them)."""
     return _latency_table(
         "latency by request name (ms)",
-        [
-            (name, st["requests"], st["failures"], st["latency_ms"])
-            for name, st in result.name_rows()
-        ],
+        result.name_rows(),
         ("p50", "p90", "p99", "max"),
         digits=1,
         no_wrap=True,
@@ -295,7 +292,7 @@ def replay_names(result: ReplayResult) -> Table:
 
 def _latency_table(
     title: str,
-    rows: list[tuple[str, int, int, Mapping[str, float]]],
+    rows: Sequence[tuple[str, int, int, Mapping[str, float]]],
     keys: tuple[str, ...],
     *,
     digits: int,
@@ -490,10 +487,7 @@ def load_summary(
         _latency_table(
             f"latency (ms, from when each request was {result.measured_from}; HDR, all "
             "workers merged)",
-            [
-                (name, st.requests, st.failures, st.latency_ms)
-                for name, st in [*result.names.items(), ("all", result.total)]
-            ],
+            result.name_rows(),
             ("p50", "p90", "p99", "p99.9", "max"),
             digits=2,
             no_wrap=False,
